@@ -1,0 +1,44 @@
+"""The command line: help, and bad input as one line with exit code 2 and nothing left behind."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def metaheb(*args, cwd):
+    return subprocess.run(
+        [sys.executable, "-m", "metaheb.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_help_lists_train(tmp_path):
+    result = metaheb("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    assert "train" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "evolve.popsiz=8"], "did you mean 'evolve.popsize'"),
+        (["train", "nope.toml"], "not found"),
+        (["train", "task.name=walker"], "choose one of"),
+        (["train", "evolve.popsize=ten"], "must be int"),
+        (["train", "envs.toml", "oops"], "not key=value"),
+        (["fly"], "No such command"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, args, message):
+    (tmp_path / "envs.toml").write_text("[evolve]\npopsize = 4\n")
+    result = metaheb(*args, f"run.out_dir={tmp_path / 'runs'}", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert message in lines[0]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "runs").exists()

@@ -1,0 +1,54 @@
+import pytest
+
+from metaheb.config import load_config
+from metaheb.errors import UserError
+
+
+def test_defaults_follow_the_paper():
+    config = load_config()
+    assert (config.evolve.lr, config.evolve.lr_decay, config.evolve.lr_min) == (0.2, 0.995, 0.001)
+    assert (config.evolve.sigma, config.evolve.sigma_decay, config.evolve.sigma_min) == (
+        0.1,
+        0.999,
+        0.01,
+    )
+    assert (config.task.max_steps, config.task.burn_in) == (1000, 40)
+    assert config.network.hidden == [128, 64]
+
+
+def test_file_then_overrides(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text("[evolve]\npopsize = 8\nlr = 1\n[run]\nname = 'x'\n")
+    config = load_config(path, ["evolve.popsize=16", "network.hidden=[8, 4]", "run.name=y"])
+    assert config.evolve.popsize == 16
+    assert config.evolve.lr == 1.0 and isinstance(config.evolve.lr, float)
+    assert config.network.hidden == [8, 4]
+    assert config.run.name == "y"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["evolve.popsiz=16"], "did you mean 'evolve.popsize'"),
+        (["evolve.popsize=many"], "must be int"),
+        (["evolve.popsize=7"], "must be even"),
+        (["evolve.sigma=-1"], "must be > 0"),
+        (["task.name=car"], "choose one of: ant"),
+        (["evolve"], "not key=value"),
+        (["nosuch.key=1"], "unknown config section"),
+        (["popsize=3"], "dotted key"),
+    ],
+)
+def test_bad_input_is_one_clear_line(overrides, message):
+    with pytest.raises(UserError, match=message) as info:
+        load_config(None, overrides)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[evolve\n")
+    with pytest.raises(UserError, match="not valid TOML"):
+        load_config(broken)
