@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from metaheb.config import load_config
+from metaheb.config import Config, load_config
 from metaheb.errors import UserError
 
 
@@ -19,13 +19,8 @@ def cli() -> None:
     """Evolve Hebbian plasticity rules (Najarro & Risi 2020) over Ray workers."""
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1, type=click.UNPROCESSED)
-def train(args: tuple[str, ...]) -> None:
-    """Evolve a population: CONFIG.toml (optional, else defaults) then key=value overrides.
-
-    Example: metaheb train envs/ant-quick.toml evolve.popsize=16 run.seed=3
-    """
+def config_from_args(args: tuple[str, ...]) -> Config:
+    """``[CONFIG.toml] [section.key=value ...]`` -> a validated config."""
     config_path = None
     overrides = list(args)
     if overrides and "=" not in overrides[0]:
@@ -33,11 +28,54 @@ def train(args: tuple[str, ...]) -> None:
     for item in overrides:
         if "=" not in item:
             raise UserError(f"argument {item!r} is not key=value; the config file comes first")
-    config = load_config(config_path, overrides)
+    return load_config(config_path, overrides)
 
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(args: tuple[str, ...]) -> None:
+    """Evolve a population: CONFIG.toml (optional, else defaults) then key=value overrides.
+
+    Example: metaheb train envs/ant-quick.toml evolve.popsize=16 run.seed=3
+    """
+    config = config_from_args(args)
     from metaheb.evolve.trainer import train as run_training  # heavy imports only when needed
 
     run_training(config, echo=click.echo)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def inspect(args: tuple[str, ...]) -> None:
+    """Print the network, the genome layout (which slice is what) and its size; run nothing.
+
+    Example: metaheb inspect envs/ant-quick.toml network.rule=ABC network.init=coevolved
+    """
+    config = config_from_args(args)
+    from metaheb.networks import PolicyNetwork
+    from metaheb.rules import RULES
+    from metaheb.tasks import make_task
+
+    task = make_task(config.task)
+    network = PolicyNetwork.for_task(
+        config.network, task.obs_dim, task.act_dim, task.output_activation
+    )
+    sizes = "-".join(map(str, network.sizes))
+    click.echo(f"task {config.task.name}: {task.obs_dim} observations, {task.act_dim} actions")
+    click.echo(f"network {sizes}, no bias, tanh hidden, {network.output_activation} output")
+    if network.plastic:
+        rule = RULES[network.rule]
+        init = {
+            "uniform": f"U(-{network.init_scale}, {network.init_scale}) each episode",
+            "normal": f"N(0, {network.init_std}^2) each episode",
+            "coevolved": "co-evolved (in the genome)",
+        }[network.init]
+        click.echo(f"model hebbian: rule {rule.name}, dw = {rule.equation}")
+        click.echo(f"initial weights {init}; normalise {network.normalise}")
+    else:
+        click.echo("model static: the genome is the weights")
+    click.echo("genome layout:")
+    click.echo(network.genome_layout.describe())
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from metaheb.errors import UserError
+from metaheb.rules import RULES
 
 
 @dataclass
@@ -40,8 +41,12 @@ class NetworkConfig:
     model: str = "hebbian"
     rule: str = "ABCD_lr"
     hidden: list[int] = field(default_factory=lambda: [128, 64])
-    init: str = "uniform"  # fresh weights every episode: U(-init_scale, init_scale)
+    # Weights at the start of every episode: "uniform" U(-init_scale, init_scale), "normal"
+    # N(0, init_std^2), both drawn fresh each episode; or "coevolved", part of the genome.
+    init: str = "uniform"
     init_scale: float = 0.1
+    init_std: float = 0.024
+    normalise: str = "none"  # "max_abs": divide each layer by its max |w| after every update
 
 
 @dataclass
@@ -79,9 +84,10 @@ class Config:
 
 CHOICES = {
     "task.name": ("ant",),
-    "network.model": ("hebbian",),
-    "network.rule": ("ABCD_lr",),
-    "network.init": ("uniform",),
+    "network.model": ("hebbian", "static"),
+    "network.rule": tuple(RULES),
+    "network.init": ("uniform", "normal", "coevolved"),
+    "network.normalise": ("none", "max_abs"),
     "evolve.algorithm": ("openes",),
 }
 POSITIVE = (
@@ -91,6 +97,7 @@ POSITIVE = (
     "evolve.lr",
     "evolve.sigma",
     "network.init_scale",
+    "network.init_std",
 )
 NON_NEGATIVE = (
     "task.burn_in",

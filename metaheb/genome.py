@@ -1,12 +1,15 @@
-"""Genome codec: one flat vector per agent <-> per-layer Hebbian coefficient tensors.
+"""Genome codec: one flat vector per agent <-> named per-layer tensors.
 
-Layout, for a network whose layers have weight shapes (out_l, in_l): layer by layer, and within a
-layer coefficient by coefficient, each coefficient a row-major ``(out, in)`` block:
+A layout is a sequence of segments, each one tensor of one layer, laid end to end:
 
-    [ A_1 | B_1 | C_1 | D_1 | eta_1 | A_2 | ... | eta_L ]
+- ``rule``: a layer's Hebbian coefficients, ``(k, out, in)``, coefficient by coefficient, each a
+  row-major ``(out, in)`` block (for ABCD_lr: ``[A | B | C | D | eta]``);
+- ``init``: a layer's initial weights ``(out, in)``, when they are co-evolved;
+- ``weights``: a layer's fixed weights ``(out, in)``, for the static-weight baseline.
 
-so that decoding a population ``(P, G)`` is a reshape: every layer's coefficients come out as a
-``(P, 5, out, in)`` view of the flat tensor, with no copy.
+The rule segments of every layer come first, then the init segments, so that a co-evolved init
+only appends to the genome. Decoding a population ``(P, G)`` is a reshape: every segment comes
+out as a ``(P, *shape)`` view of the flat tensor, with no copy.
 """
 
 from __future__ import annotations
@@ -16,57 +19,65 @@ from math import prod
 
 import torch
 
-from metaheb.rules import ABCD_LR_ORDER
+
+@dataclass(frozen=True)
+class Segment:
+    kind: str  # "rule", "init" or "weights"
+    layer: int
+    shape: tuple[int, ...]
+    names: tuple[str, ...] = ()  # the coefficient names of a rule segment
+
+    @property
+    def size(self) -> int:
+        return prod(self.shape)
 
 
 @dataclass(frozen=True)
 class GenomeLayout:
-    """Where each layer's coefficients sit in the flat genome."""
+    """Where each segment sits in the flat genome."""
 
-    layer_shapes: tuple[tuple[int, int], ...]
-    coefficient_names: tuple[str, ...] = ABCD_LR_ORDER
-
-    @property
-    def per_synapse(self) -> int:
-        return len(self.coefficient_names)
-
-    @property
-    def synapses(self) -> int:
-        return sum(prod(shape) for shape in self.layer_shapes)
+    segments: tuple[Segment, ...]
 
     @property
     def size(self) -> int:
-        return self.synapses * self.per_synapse
+        return sum(segment.size for segment in self.segments)
 
-    def layer_slices(self) -> list[slice]:
-        slices, start = [], 0
-        for shape in self.layer_shapes:
-            stop = start + prod(shape) * self.per_synapse
-            slices.append(slice(start, stop))
-            start = stop
-        return slices
+    def slices(self) -> list[slice]:
+        bounds, start = [], 0
+        for segment in self.segments:
+            bounds.append(slice(start, start + segment.size))
+            start += segment.size
+        return bounds
 
-    def decode(self, genomes: torch.Tensor) -> list[torch.Tensor]:
-        """``(P, size)`` -> per layer ``(P, per_synapse, out, in)`` views."""
+    def decode(self, genomes: torch.Tensor) -> dict[str, list[torch.Tensor]]:
+        """``(P, size)`` -> {kind: per layer ``(P, *shape)`` views}."""
         if genomes.shape[-1] != self.size:
             raise ValueError(f"genome has {genomes.shape[-1]} values, layout needs {self.size}")
-        return [
-            genomes[:, part].view(genomes.shape[0], self.per_synapse, *shape)
-            for part, shape in zip(self.layer_slices(), self.layer_shapes)
-        ]
+        decoded: dict[str, list[torch.Tensor]] = {}
+        for part, segment in zip(self.slices(), self.segments):
+            view = genomes[:, part].view(genomes.shape[0], *segment.shape)
+            decoded.setdefault(segment.kind, []).append(view)
+        return decoded
 
-    def encode(self, layers: list[torch.Tensor]) -> torch.Tensor:
-        """Inverse of ``decode``: per layer ``(P, per_synapse, out, in)`` -> ``(P, size)``."""
-        return torch.cat([layer.reshape(layer.shape[0], -1) for layer in layers], dim=1)
+    def encode(self, decoded: dict[str, list[torch.Tensor]]) -> torch.Tensor:
+        """Inverse of ``decode``."""
+        position = {kind: 0 for kind in decoded}
+        parts = []
+        for segment in self.segments:
+            tensor = decoded[segment.kind][position[segment.kind]]
+            position[segment.kind] += 1
+            parts.append(tensor.reshape(tensor.shape[0], -1))
+        return torch.cat(parts, dim=1)
 
     def describe(self) -> str:
-        """One line per layer: its slice of the flat vector and what it holds."""
+        """One line per segment: its slice of the flat vector and what it holds."""
         lines = []
-        for index, (part, (out, inp)) in enumerate(zip(self.layer_slices(), self.layer_shapes)):
-            names = ",".join(self.coefficient_names)
+        for part, segment in zip(self.slices(), self.segments):
+            what = {"rule": "rule", "init": "initial weights", "weights": "weights"}[segment.kind]
+            detail = f"  ({','.join(segment.names)} per synapse)" if segment.names else ""
+            shape = "x".join(map(str, segment.shape))
             lines.append(
-                f"  layer {index + 1}: [{part.start}:{part.stop}]  {inp}->{out}  "
-                f"{out * inp} synapses x ({names})"
+                f"  [{part.start}:{part.stop}]  layer {segment.layer + 1} {what} {shape}{detail}"
             )
-        lines.append(f"  total: {self.size} values ({self.synapses} synapses x {self.per_synapse})")
+        lines.append(f"  total: {self.size:,} values")
         return "\n".join(lines)

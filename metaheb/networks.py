@@ -1,9 +1,14 @@
-"""The plastic MLP of Najarro & Risi (2020): random weights every episode, changed by the rule.
+"""Policy networks: the plastic MLP of Najarro & Risi (2020) and its static-weight baseline.
 
-Sizes obs-128-64-act, tanh on every layer (the last one too for the Ant), no bias. Each episode
-starts from fresh weights w ~ U(-0.1, 0.1), drawn from the episode's seed so that an agent's
-episode does not depend on which batch it ran in. After every step, every layer is updated in
-place from the activations of that step's single forward pass (``metaheb.rules``).
+A bias-free MLP, tanh on every hidden layer, the output squashed by the task's choice (tanh for
+the Ant). Two models share it, so that every comparison is like for like:
+
+- ``hebbian``: the genome is a plasticity rule per synapse (``metaheb.rules``). Each episode
+  starts from fresh weights, U(-0.1, 0.1) or N(0, 0.024) drawn from the episode's seed (so that an
+  agent's episode does not depend on which batch ran it), or co-evolved initial weights taken from
+  the genome. After every step, every layer is updated in place from that step's single forward
+  pass; optionally each layer is then divided by its max |w| (the paper's CarRacing setting).
+- ``static``: the genome is the weights; nothing changes during an episode.
 """
 
 from __future__ import annotations
@@ -16,59 +21,98 @@ import numpy as np
 import torch
 
 from metaheb.config import NetworkConfig
-from metaheb.genome import GenomeLayout
-from metaheb.rules import abcd_lr_, fold_learning_rate
+from metaheb.genome import GenomeLayout, Segment
+from metaheb.rules import RULES, Terms, hebbian_step_
 
 OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "linear": lambda x: x}
 
 
 @dataclass(frozen=True)
-class HebbianMLP:
-    """A bias-free MLP whose weights are state, not parameters; its genome is the rule."""
+class PolicyNetwork:
+    """Network shape and model; everything an agent file needs to rebuild the agent."""
 
     sizes: tuple[int, ...]
     output_activation: str = "tanh"
+    model: str = "hebbian"
+    rule: str = "ABCD_lr"
+    init: str = "uniform"
     init_scale: float = 0.1
+    init_std: float = 0.024
+    normalise: str = "none"
 
     @classmethod
-    def for_task(cls, config: NetworkConfig, obs_dim: int, act_dim: int, output: str) -> HebbianMLP:
+    def for_task(
+        cls, config: NetworkConfig, obs_dim: int, act_dim: int, output: str
+    ) -> PolicyNetwork:
         """The network of ``config`` between a task's observation and action sizes."""
-        return cls((obs_dim, *config.hidden, act_dim), output, config.init_scale)
+        return cls(
+            (obs_dim, *config.hidden, act_dim),
+            output,
+            config.model,
+            config.rule,
+            config.init,
+            config.init_scale,
+            config.init_std,
+            config.normalise,
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sizes": list(self.sizes), "model": "hebbian", "rule": "ABCD_lr"}
+        return {**asdict(self), "sizes": list(self.sizes)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> HebbianMLP:
-        return cls(tuple(data["sizes"]), data["output_activation"], data["init_scale"])
+    def from_dict(cls, data: dict[str, Any]) -> PolicyNetwork:
+        return cls(**{**data, "sizes": tuple(data["sizes"])})
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
         return tuple((out, inp) for inp, out in zip(self.sizes[:-1], self.sizes[1:]))
 
     @property
-    def genome_layout(self) -> GenomeLayout:
-        return GenomeLayout(self.layer_shapes)
+    def plastic(self) -> bool:
+        return self.model == "hebbian"
 
-    def initial_weights(self, seeds: Sequence[int]) -> list[torch.Tensor]:
-        """Per layer ``(P, out, in)`` weights ~ U(-init_scale, init_scale), one stream per seed."""
+    @property
+    def genome_layout(self) -> GenomeLayout:
+        layers = list(enumerate(self.layer_shapes))
+        if not self.plastic:
+            return GenomeLayout(tuple(Segment("weights", k, shape) for k, shape in layers))
+        rule = RULES[self.rule]
+        segments = [
+            Segment("rule", k, (rule.size, *shape), rule.coefficients) for k, shape in layers
+        ]
+        if self.init == "coevolved":
+            segments += [Segment("init", k, shape) for k, shape in layers]
+        return GenomeLayout(tuple(segments))
+
+    def start_episode(
+        self, genomes: torch.Tensor, seeds: Sequence[int]
+    ) -> tuple[list[torch.Tensor], list[Terms]]:
+        """Per layer: the episode's starting weights ``(P, out, in)`` and its folded rule terms."""
+        decoded = self.genome_layout.decode(genomes)
+        if not self.plastic:
+            return list(decoded["weights"]), []
+        rule = RULES[self.rule]
+        terms = [rule.fold(coefficients) for coefficients in decoded["rule"]]
+        if self.init == "coevolved":
+            weights = [w.clone() for w in decoded["init"]]  # the rule writes into these
+        else:
+            weights = self.random_weights(seeds)
+        return weights, terms
+
+    def random_weights(self, seeds: Sequence[int]) -> list[torch.Tensor]:
+        """Fresh weights per agent from its own seed: U(-scale, scale) or N(0, std)."""
         per_agent = []
         for seed in seeds:
             rng = np.random.default_rng([int(seed), 1])  # stream 1: weights; the env uses the seed
-            per_agent.append(
-                [
-                    rng.uniform(-self.init_scale, self.init_scale, shape)
-                    for shape in self.layer_shapes
-                ]
-            )
+            if self.init == "normal":
+                per_agent.append([rng.normal(0.0, self.init_std, s) for s in self.layer_shapes])
+            else:
+                scale = self.init_scale
+                per_agent.append([rng.uniform(-scale, scale, s) for s in self.layer_shapes])
         return [
             torch.from_numpy(np.stack([agent[layer] for agent in per_agent]).astype(np.float32))
             for layer in range(len(self.layer_shapes))
         ]
-
-    def rules(self, genomes: torch.Tensor) -> list[torch.Tensor]:
-        """Decode ``(P, G)`` genomes into per-layer rule tensors with eta folded into A..D."""
-        return [fold_learning_rate(layer) for layer in self.genome_layout.decode(genomes)]
 
     def forward(self, weights: list[torch.Tensor], obs: torch.Tensor) -> list[torch.Tensor]:
         """Return every layer's activations o_0 (the observation) .. o_L (the output)."""
@@ -80,13 +124,16 @@ class HebbianMLP:
             activations.append(squash(pre))
         return activations
 
-    @staticmethod
     def plasticity_step(
-        weights: list[torch.Tensor], activations: list[torch.Tensor], rules: list[torch.Tensor]
+        self, weights: list[torch.Tensor], activations: list[torch.Tensor], terms: list[Terms]
     ) -> None:
         """Update every layer in place from one forward pass's activations (pre-update weights)."""
-        for layer, rule, pre, post in zip(weights, rules, activations[:-1], activations[1:]):
-            abcd_lr_(layer, pre, post, rule)
+        for layer, rule, pre, post in zip(weights, terms, activations[:-1], activations[1:]):
+            hebbian_step_(layer, pre, post, rule)
+            if self.normalise == "max_abs":
+                # Each agent's layer divided by its own max |w|; a zero layer is left as it is.
+                peak = layer.abs().amax(dim=(1, 2), keepdim=True)
+                layer.div_(torch.where(peak > 0, peak, torch.ones_like(peak)))
 
 
 def batched_matvec(weights: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
@@ -97,7 +144,6 @@ def batched_matvec(weights: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     than in a batch of two. Duplicating the lone agent keeps every agent on the same kernel.
     """
     if weights.shape[0] == 1:
-        return torch.bmm(weights.expand(2, -1, -1).contiguous(), inputs.expand(2, -1).unsqueeze(2))[
-            :1, :, 0
-        ]
+        pair = torch.bmm(weights.expand(2, -1, -1).contiguous(), inputs.expand(2, -1).unsqueeze(2))
+        return pair[:1, :, 0]
     return torch.bmm(weights, inputs.unsqueeze(2)).squeeze(2)

@@ -5,7 +5,7 @@ rule update per layer), so the per-step Python cost is paid once per batch, not 
 Step order, as in Najarro & Risi's code: forward pass with the current weights; env step; early
 stop check (an agent whose episode ended gets no update on its final step); then the plastic
 update of every layer from that one forward pass. Agents whose episode ends leave the batch (their
-weights and rules are dropped) and the rest go on without waiting.
+weights and rule terms are dropped) and the rest go on without waiting.
 """
 
 from __future__ import annotations
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from metaheb.networks import HebbianMLP
+from metaheb.networks import PolicyNetwork
+from metaheb.rules import Terms
 from metaheb.tasks.ant import AntTask
 
 
@@ -28,14 +29,13 @@ class BatchResult:
 
 @torch.no_grad()
 def rollout_batch(
-    task: AntTask, network: HebbianMLP, genomes: torch.Tensor, seeds: Sequence[int]
+    task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
 ) -> BatchResult:
     """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``."""
     config = task.config
     envs = task.envs(len(seeds))
     obs = task.reset(envs, list(seeds))
-    weights = network.initial_weights(seeds)
-    rules = network.rules(genomes)
+    weights, terms = network.start_episode(genomes, seeds)
     score = task.score(task.x_positions(envs))
     active = np.arange(len(seeds))
     zero_action = np.zeros((len(seeds), task.act_dim))
@@ -54,12 +54,12 @@ def rollout_batch(
             keep = np.flatnonzero(~done)
             index = torch.from_numpy(keep)
             weights = [w[index] for w in weights]
-            rules = [r[index] for r in rules]
+            terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
             active, obs = active[keep], obs[keep]
             if acting:
                 activations = [a[index] for a in activations]
             if len(active) == 0:
                 break
-        if acting:
-            network.plasticity_step(weights, activations, rules)
+        if acting and network.plastic:
+            network.plasticity_step(weights, activations, terms)
     return BatchResult(fitness=score.fitness, steps=score.steps.copy())

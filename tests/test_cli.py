@@ -42,3 +42,13 @@ def test_bad_input_is_one_line_exit_2_and_no_run_directory(tmp_path, args, messa
     assert message in lines[0]
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_inspect_prints_the_layout_and_size_without_running(tmp_path):
+    result = metaheb("inspect", "network.rule=ABC", "network.init=coevolved", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "dw = A o_i o_j + B o_i + C o_j" in result.stdout
+    assert "[0:10368]  layer 1 rule 3x128x27  (A,B,C per synapse)" in result.stdout
+    assert f"total: {4 * 12_160:,} values" in result.stdout
+    static = metaheb("inspect", "network.model=static", cwd=tmp_path)
+    assert "total: 12,160 values" in static.stdout

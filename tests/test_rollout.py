@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from metaheb.config import TaskConfig
-from metaheb.networks import HebbianMLP
+from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.tasks import make_task
 from metaheb.tasks.ant import ForwardProgress
@@ -17,10 +17,11 @@ SIZES = (27, 16, 8, 8)
 def reference_episode(genome: np.ndarray, seed: int, config: TaskConfig) -> tuple[float, int]:
     """One agent, gymnasium's wrapped Ant-v5, numpy float64: forward, step, stop check, update."""
     env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False, healthy_z_range=(0.2, 10.0))
-    network = HebbianMLP(SIZES)
-    weights = [w[0].double().numpy() for w in network.initial_weights([seed])]
+    network = PolicyNetwork(SIZES)
+    weights = [w[0].double().numpy() for w in network.random_weights([seed])]
     coefficients = [
-        c[0].double().numpy() for c in network.genome_layout.decode(torch.from_numpy(genome)[None])
+        c[0].double().numpy()
+        for c in network.genome_layout.decode(torch.from_numpy(genome)[None])["rule"]
     ]
     obs, _ = env.reset(seed=seed)
     start = last = env.unwrapped.data.qpos[0]
@@ -53,7 +54,7 @@ def test_batched_rollout_matches_a_plain_episode():
     # other; large ones make contact dynamics amplify the rounding into different trajectories.
     config = TaskConfig(max_steps=120, burn_in=10)
     task = make_task(config)
-    network = HebbianMLP(SIZES)
+    network = PolicyNetwork(SIZES)
     generator = torch.Generator().manual_seed(4)
     genomes = 0.01 * torch.randn(3, network.genome_layout.size, generator=generator)
     seeds = [11, 12, 13]
@@ -68,7 +69,7 @@ def test_batched_rollout_matches_a_plain_episode():
 
 def test_an_agent_scores_the_same_alone_or_in_any_batch():
     task = make_task(TaskConfig(max_steps=150, burn_in=5))
-    network = HebbianMLP(SIZES)
+    network = PolicyNetwork(SIZES)
     genomes = torch.randn(5, network.genome_layout.size, generator=torch.Generator().manual_seed(0))
     seeds = [3, 1, 4, 1, 5]
     together = rollout_batch(task, network, genomes, seeds)
@@ -79,8 +80,8 @@ def test_an_agent_scores_the_same_alone_or_in_any_batch():
 
 
 def test_weights_are_fresh_each_episode_and_drawn_from_the_seed():
-    network = HebbianMLP((27, 128, 64, 8))
-    first, again, other = (network.initial_weights(s) for s in ([7, 8], [7, 8], [9, 8]))
+    network = PolicyNetwork((27, 128, 64, 8))
+    first, again, other = (network.random_weights(s) for s in ([7, 8], [7, 8], [9, 8]))
     for a, b, c in zip(first, again, other):
         assert torch.equal(a, b)
         assert not torch.equal(a[0], c[0]) and torch.equal(a[1], c[1])
@@ -89,7 +90,7 @@ def test_weights_are_fresh_each_episode_and_drawn_from_the_seed():
 
 def test_plasticity_changes_behaviour_and_no_plasticity_keeps_random_weights():
     task = make_task(TaskConfig(max_steps=100, burn_in=5))
-    network = HebbianMLP(SIZES)
+    network = PolicyNetwork(SIZES)
     frozen = torch.zeros(2, network.genome_layout.size)  # eta = 0: weights stay as drawn
     plastic = torch.randn(2, network.genome_layout.size, generator=torch.Generator().manual_seed(1))
     assert not np.array_equal(
@@ -117,7 +118,7 @@ def test_early_stop_after_a_run_of_negative_progress_and_not_before_the_window()
 
 def test_burn_in_applies_no_action():
     task = make_task(TaskConfig(max_steps=40, burn_in=40))
-    network = HebbianMLP(SIZES)
+    network = PolicyNetwork(SIZES)
     genomes = torch.randn(2, network.genome_layout.size)  # never used: the policy never acts
     result = rollout_batch(task, network, genomes, [5, 5])
     env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped

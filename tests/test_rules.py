@@ -1,48 +1,71 @@
-"""The ABCD_lr rule against a loop over synapses written straight from the equation."""
+"""Every rule variant against a loop over synapses written straight from its equation."""
 
 import pytest
 import torch
 
-from metaheb.rules import abcd_lr_, fold_learning_rate
+from metaheb.rules import RULES, hebbian_step_
+
+# dw for one synapse, from the equations of Najarro & Risi (2020), c = the synapse's coefficients.
+EQUATIONS = {
+    "A": lambda c, i, j: c["A"] * i * j,
+    "AD": lambda c, i, j: c["A"] * i * j + c["D"],
+    "AD_lr": lambda c, i, j: c["eta"] * (c["A"] * i * j + c["D"]),
+    "ABC": lambda c, i, j: c["A"] * i * j + c["B"] * i + c["C"] * j,
+    "ABC_lr": lambda c, i, j: c["eta"] * (c["A"] * i * j + c["B"] * i + c["C"] * j),
+    "ABCD": lambda c, i, j: c["A"] * i * j + c["B"] * i + c["C"] * j + c["D"],
+    "ABCD_lr": lambda c, i, j: c["eta"] * (c["A"] * i * j + c["B"] * i + c["C"] * j + c["D"]),
+    "ABCD_lr_D_out": lambda c, i, j: c["eta"] * (c["A"] * i * j + c["B"] * i + c["C"] * j) + c["D"],
+    "ABCD_lr_D_in_and_out": lambda c, i, j: (
+        c["eta"] * (c["A"] * i * j + c["B"] * i + c["C"] * j + c["D_in"]) + c["D_out"]
+    ),
+}
 
 
-def reference_step(w, pre, post, coefficients):
-    """dw_ij = eta (A o_i o_j + B o_i + C o_j + D), one synapse at a time, float64."""
+def reference_step(rule, w, pre, post, coefficients):
+    """One synapse at a time, float64."""
     w = w.clone().double()
     agents, outs, ins = w.shape
     for p in range(agents):
         for j in range(outs):
             for i in range(ins):
-                a, b, c, d, eta = (float(coefficients[p, k, j, i]) for k in range(5))
-                o_i, o_j = float(pre[p, i]), float(post[p, j])
-                w[p, j, i] += eta * (a * o_i * o_j + b * o_i + c * o_j + d)
+                c = {n: float(coefficients[p, k, j, i]) for k, n in enumerate(rule.coefficients)}
+                w[p, j, i] += EQUATIONS[rule.name](c, float(pre[p, i]), float(post[p, j]))
     return w
 
 
-@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 7, 3), (5, 2, 9)])
-def test_abcd_lr_matches_the_equation(shape):
-    generator = torch.Generator().manual_seed(sum(shape))
+def test_every_rule_has_an_equation():
+    assert set(RULES) == set(EQUATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(RULES))
+@pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 7, 3)])
+def test_rule_matches_its_equation(name, shape):
+    rule = RULES[name]
+    generator = torch.Generator().manual_seed(sum(shape) + len(name))
     agents, outs, ins = shape
     w = torch.rand(shape, generator=generator, dtype=torch.float64) - 0.5
     pre = torch.randn(agents, ins, generator=generator, dtype=torch.float64)
     post = torch.tanh(torch.randn(agents, outs, generator=generator, dtype=torch.float64))
-    coefficients = torch.randn(agents, 5, outs, ins, generator=generator, dtype=torch.float64)
-    expected = reference_step(w, pre, post, coefficients)
+    coefficients = torch.randn(
+        agents, rule.size, outs, ins, generator=generator, dtype=torch.float64
+    )
+    expected = reference_step(rule, w, pre, post, coefficients)
 
     storage = w.data_ptr()
-    abcd_lr_(w, pre, post, fold_learning_rate(coefficients))
+    hebbian_step_(w, pre, post, rule.fold(coefficients))
     assert w.data_ptr() == storage, "the rule must write the live weights in place"
     torch.testing.assert_close(w, expected, atol=1e-6, rtol=0)
 
 
 def test_float32_step_stays_close_to_the_float64_equation():
+    rule = RULES["ABCD_lr"]
     generator = torch.Generator().manual_seed(0)
     w = torch.rand(4, 16, 8, generator=generator) * 0.2 - 0.1
     pre = torch.randn(4, 8, generator=generator)
     post = torch.tanh(torch.randn(4, 16, generator=generator))
     coefficients = torch.randn(4, 5, 16, 8, generator=generator)
-    expected = reference_step(w, pre, post, coefficients)
-    abcd_lr_(w, pre, post, fold_learning_rate(coefficients))
+    expected = reference_step(rule, w, pre, post, coefficients)
+    hebbian_step_(w, pre, post, rule.fold(coefficients))
     torch.testing.assert_close(w.double(), expected, atol=1e-5, rtol=1e-5)
 
 
@@ -51,5 +74,5 @@ def test_zero_learning_rate_freezes_the_weights():
     before = w.clone()
     coefficients = torch.randn(2, 5, 3, 4)
     coefficients[:, 4] = 0.0
-    abcd_lr_(w, torch.randn(2, 4), torch.randn(2, 3), fold_learning_rate(coefficients))
+    hebbian_step_(w, torch.randn(2, 4), torch.randn(2, 3), RULES["ABCD_lr"].fold(coefficients))
     assert torch.equal(w, before)

@@ -9,7 +9,7 @@ import torch
 from metaheb.config import config_from_dict, load_config
 from metaheb.errors import UserError
 from metaheb.evolve.trainer import train
-from metaheb.networks import HebbianMLP
+from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.runs import load_agent, read_metrics
 from metaheb.tasks import make_task
@@ -45,7 +45,7 @@ def test_run_directory_holds_config_metrics_and_a_replayable_agent(tmp_path, loc
 
     agent = load_agent(run / "agents" / "best.safetensors")  # safetensors + JSON: no pickle
     assert agent.meta["fitness"] == max(m["best"] for m in metrics)
-    network = HebbianMLP.from_dict(agent.meta["network"])
+    network = PolicyNetwork.from_dict(agent.meta["network"])
     task = make_task(saved.task)
     replay = rollout_batch(
         task, network, torch.from_numpy(agent.genome)[None], [agent.meta["episode_seed"]]

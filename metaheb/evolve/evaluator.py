@@ -19,7 +19,7 @@ import torch
 
 from metaheb.config import RayConfig, TaskConfig
 from metaheb.errors import UserError
-from metaheb.networks import HebbianMLP
+from metaheb.networks import PolicyNetwork
 from metaheb.rollout import BatchResult, rollout_batch
 from metaheb.tasks import make_task
 
@@ -28,7 +28,7 @@ _TASKS: dict[str, object] = {}  # per worker process: environments are built onc
 
 @ray.remote(num_cpus=1, max_retries=3)
 def evaluate_batch_remote(
-    task_config: TaskConfig, network: HebbianMLP, genomes: np.ndarray, seeds: list[int]
+    task_config: TaskConfig, network: PolicyNetwork, genomes: np.ndarray, seeds: list[int]
 ) -> BatchResult:
     torch.set_num_threads(1)  # one worker per core; Ray leaves torch's intra-op pool at all cores
     key = repr(task_config)
@@ -40,7 +40,7 @@ def evaluate_batch_remote(
 class RayEvaluator:
     """Splits a population into per-worker batches and gathers their fitness in member order."""
 
-    def __init__(self, task_config: TaskConfig, network: HebbianMLP, num_workers: int) -> None:
+    def __init__(self, task_config: TaskConfig, network: PolicyNetwork, num_workers: int) -> None:
         self.task_config = task_config
         self.network = network
         self.num_workers = num_workers

@@ -17,7 +17,7 @@ from metaheb.config import Config
 from metaheb.evolve.evaluator import RayEvaluator, ray_session
 from metaheb.evolve.openes import OpenES
 from metaheb.evolve.problem import RolloutProblem
-from metaheb.networks import HebbianMLP
+from metaheb.networks import PolicyNetwork
 from metaheb.runs import RunDirectory, save_agent
 from metaheb.tasks import make_task
 
@@ -25,12 +25,13 @@ from metaheb.tasks import make_task
 def train(config: Config, echo: Callable[[str], None] = print) -> Path:
     """Run one evolution job to completion; return its run directory."""
     task = make_task(config.task)
-    network = HebbianMLP.for_task(
+    network = PolicyNetwork.for_task(
         config.network, task.obs_dim, task.act_dim, task.output_activation
     )
     layout = network.genome_layout
     sizes = "-".join(map(str, network.sizes))
-    echo(f"network {sizes}, rule ABCD_lr: genome of {layout.size:,} values")
+    model = f"Hebbian ({network.rule}, init {network.init})" if network.plastic else "static"
+    echo(f"network {sizes}, {model}: genome of {layout.size:,} values")
 
     with ray_session(config.ray) as num_workers:
         name = config.run.name or RunDirectory.default_name(
