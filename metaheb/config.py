@@ -62,6 +62,10 @@ class EvolveConfig:
     sigma_decay: float = 0.999
     sigma_min: float = 0.01
     l2: float = 0.01  # fitness -= l2 * mean(theta^2) before ranking
+    # Episode seeds (start state and random initial weights): "member", one per (generation,
+    # member), as the paper; "generation", shared by a generation's members (common random
+    # numbers); "fixed", one episode for every evaluation (a deterministic objective).
+    seeding: str = "member"
 
 
 @dataclass
@@ -89,6 +93,7 @@ CHOICES = {
     "network.init": ("uniform", "normal", "coevolved"),
     "network.normalise": ("none", "max_abs"),
     "evolve.algorithm": ("openes",),
+    "evolve.seeding": ("member", "generation", "fixed"),
 }
 POSITIVE = (
     "task.max_steps",

@@ -11,3 +11,11 @@ def episode_seeds(run_seed: int, generation: int, members: range | list[int]) ->
         int(np.random.SeedSequence([run_seed, generation, member]).generate_state(1)[0] >> 1)
         for member in members
     ]
+
+
+def population_seeds(mode: str, run_seed: int, generation: int, popsize: int) -> list[int]:
+    """Episode seeds of one generation under ``evolve.seeding`` (member, generation or fixed)."""
+    if mode == "member":
+        return episode_seeds(run_seed, generation, range(popsize))
+    shared_generation = generation if mode == "generation" else 0
+    return episode_seeds(run_seed, shared_generation, [0]) * popsize

@@ -1,11 +1,12 @@
 """A short seeded evolution on the real Ant, over a real local Ray, raises mean fitness.
 
-Early in evolution, Hebbian Ant fitness is dominated by episode noise: a rule that walks from one
-start state and one draw of random weights rarely walks from another (measured: the correlation
-of a genome's fitness across two episode seeds is near zero at the paper's N(0, 1) start). The
-runs below are therefore seeded and fully deterministic (episode seeds depend only on the run
-seed, generation and member), and the assertion compares the population's mean fitness over the
-first and last three generations of two independent seeds.
+At the paper's start (coefficients ~ N(0, 1), sigma 0.1) the Ant's fitness is chaotic in the
+genome and in the episode seed: measured here, a genome's fitness correlates near zero across two
+episode seeds, and near zero with that of a genome 0.1 sigma away, so a small budget only chases
+noise and the paper needs populations of 500. This test therefore evolves in the regime where the
+fitness is a smooth function of the genome: one fixed episode (``evolve.seeding = "fixed"``),
+coefficients starting near zero and a small sigma. There OpenES must climb, every generation
+nearly; a broken gradient, rank or sign would not.
 """
 
 import numpy as np
@@ -18,8 +19,6 @@ from metaheb.runs import read_metrics
 
 @pytest.mark.parametrize("seed", [0, 1])
 def test_openes_raises_mean_fitness_on_the_ant(tmp_path, local_ray, seed):
-    # The paper's lr of 0.2 is for a population of 500: the per-coordinate step of OpenES is
-    # lr / (sigma sqrt(N)), so a population of 64 takes lr ~ 0.2 sqrt(64 / 500) / 1.4 = 0.05.
     config = load_config(
         None,
         [
@@ -28,10 +27,16 @@ def test_openes_raises_mean_fitness_on_the_ant(tmp_path, local_ray, seed):
             "task.max_steps=150",
             "task.burn_in=10",
             "network.hidden=[32, 16]",
-            "evolve.popsize=64",
+            "evolve.popsize=32",
             "evolve.generations=15",
-            "evolve.lr=0.05",
+            "evolve.seeding=fixed",
+            "evolve.init_std=0.01",
+            "evolve.sigma=0.002",
+            "evolve.sigma_min=0.0002",
+            "evolve.lr=0.00002",
+            "evolve.lr_min=0.000002",
         ],
     )
-    means = [record["mean"] for record in read_metrics(train(config, echo=lambda line: None))]
-    assert np.mean(means[-3:]) > np.mean(means[:3]) + 0.1, np.round(means, 2)
+    means = np.array([m["mean"] for m in read_metrics(train(config, echo=lambda line: None))])
+    assert means[-3:].mean() > means[:3].mean() + 0.1, np.round(means, 2)
+    assert (np.diff(means) > -0.05).mean() >= 0.8, np.round(means, 2)  # a climb, not a lucky end

@@ -81,3 +81,14 @@ def test_corrupted_and_foreign_agent_files_are_clear_errors(tmp_path):
     save_file({"genome": np.zeros(3, dtype=np.float32)}, str(tmp_path / "foreign.safetensors"))
     with pytest.raises(UserError, match="not a metaheb agent file"):
         load_agent(tmp_path / "foreign.safetensors")
+
+
+def test_seeding_modes():
+    from metaheb.seeding import population_seeds
+
+    member = population_seeds("member", 0, 3, 4)
+    assert len(set(member)) == 4 and member == population_seeds("member", 0, 3, 4)
+    shared = population_seeds("generation", 0, 3, 4)
+    assert len(set(shared)) == 1 and shared != population_seeds("generation", 0, 4, 4)
+    assert population_seeds("fixed", 0, 3, 4) == population_seeds("fixed", 0, 9, 4)
+    assert population_seeds("member", 1, 3, 4) != member

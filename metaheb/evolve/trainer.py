@@ -42,7 +42,10 @@ def train(config: Config, echo: Callable[[str], None] = print) -> Path:
         echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
 
         problem = RolloutProblem(
-            layout.size, RayEvaluator(config.task, network, num_workers), config.run.seed
+            layout.size,
+            RayEvaluator(config.task, network, num_workers),
+            config.run.seed,
+            config.evolve.seeding,
         )
         searcher = OpenES(problem, config.evolve, seed=config.run.seed)
         agent_meta = {
