@@ -47,6 +47,7 @@ class NetworkConfig:
     init_scale: float = 0.1
     init_std: float = 0.024
     normalise: str = "none"  # "max_abs": divide each layer by its max |w| after every update
+    bottleneck: int = 0  # K > 0: K shared rules and a synapse-to-rule assignment (bottleneck.py)
 
 
 @dataclass
@@ -110,6 +111,7 @@ NON_NEGATIVE = (
     "task.early_stop_patience",
     "evolve.init_std",
     "evolve.lr_min",
+    "network.bottleneck",
     "evolve.sigma_min",
     "evolve.l2",
     "ray.num_workers",

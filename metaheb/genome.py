@@ -5,7 +5,9 @@ A layout is a sequence of segments, each one tensor of one layer, laid end to en
 - ``rule``: a layer's Hebbian coefficients, ``(k, out, in)``, coefficient by coefficient, each a
   row-major ``(out, in)`` block (for ABCD_lr: ``[A | B | C | D | eta]``);
 - ``init``: a layer's initial weights ``(out, in)``, when they are co-evolved;
-- ``weights``: a layer's fixed weights ``(out, in)``, for the static-weight baseline.
+- ``weights``: a layer's fixed weights ``(out, in)``, for the static-weight baseline;
+- ``bank`` and ``assign``: the genomic bottleneck's K shared rules ``(K, k)`` (one segment for
+  all layers) and a layer's per-synapse assignment keys ``(out, in)`` (``metaheb.bottleneck``).
 
 The rule segments of every layer come first, then the init segments, so that a co-evolved init
 only appends to the genome. Decoding a population ``(P, G)`` is a reshape: every segment comes
@@ -22,8 +24,8 @@ import torch
 
 @dataclass(frozen=True)
 class Segment:
-    kind: str  # "rule", "init" or "weights"
-    layer: int
+    kind: str  # "rule", "init", "weights", "bank" or "assign"
+    layer: int  # -1: shared by all layers
     shape: tuple[int, ...]
     names: tuple[str, ...] = ()  # the coefficient names of a rule segment
 
@@ -73,11 +75,16 @@ class GenomeLayout:
         """One line per segment: its slice of the flat vector and what it holds."""
         lines = []
         for part, segment in zip(self.slices(), self.segments):
-            what = {"rule": "rule", "init": "initial weights", "weights": "weights"}[segment.kind]
+            what = {
+                "rule": "rule",
+                "init": "initial weights",
+                "weights": "weights",
+                "bank": "shared rule bank",
+                "assign": "rule assignment keys",
+            }[segment.kind]
+            where = "all layers" if segment.layer < 0 else f"layer {segment.layer + 1}"
             detail = f"  ({','.join(segment.names)} per synapse)" if segment.names else ""
             shape = "x".join(map(str, segment.shape))
-            lines.append(
-                f"  [{part.start}:{part.stop}]  layer {segment.layer + 1} {what} {shape}{detail}"
-            )
+            lines.append(f"  [{part.start}:{part.stop}]  {where} {what} {shape}{detail}")
         lines.append(f"  total: {self.size:,} values")
         return "\n".join(lines)

@@ -9,6 +9,10 @@ the Ant). Two models share it, so that every comparison is like for like:
   the genome. After every step, every layer is updated in place from that step's single forward
   pass; optionally each layer is then divided by its max |w| (the paper's CarRacing setting).
 - ``static``: the genome is the weights; nothing changes during an episode.
+
+With ``bottleneck = K``, a Hebbian genome holds K shared rules and a synapse-to-rule assignment
+instead of a rule per synapse (``metaheb.bottleneck``); the episode then runs exactly as with
+per-synapse rules, the coefficients gathered from the bank once per episode.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from metaheb.bottleneck import assign, gather_rules
 from metaheb.config import NetworkConfig
 from metaheb.genome import GenomeLayout, Segment
 from metaheb.rules import RULES, Terms, hebbian_step_
@@ -39,6 +44,7 @@ class PolicyNetwork:
     init_scale: float = 0.1
     init_std: float = 0.024
     normalise: str = "none"
+    bottleneck: int = 0
 
     @classmethod
     def for_task(
@@ -54,6 +60,7 @@ class PolicyNetwork:
             config.init_scale,
             config.init_std,
             config.normalise,
+            config.bottleneck,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,9 +84,11 @@ class PolicyNetwork:
         if not self.plastic:
             return GenomeLayout(tuple(Segment("weights", k, shape) for k, shape in layers))
         rule = RULES[self.rule]
-        segments = [
-            Segment("rule", k, (rule.size, *shape), rule.coefficients) for k, shape in layers
-        ]
+        if self.bottleneck:
+            segments = [Segment("bank", -1, (self.bottleneck, rule.size), rule.coefficients)]
+            segments += [Segment("assign", k, shape) for k, shape in layers]
+        else:
+            segments = [Segment("rule", k, (rule.size, *s), rule.coefficients) for k, s in layers]
         if self.init == "coevolved":
             segments += [Segment("init", k, shape) for k, shape in layers]
         return GenomeLayout(tuple(segments))
@@ -92,12 +101,24 @@ class PolicyNetwork:
         if not self.plastic:
             return [w.contiguous() for w in decoded["weights"]], []
         rule = RULES[self.rule]
-        terms = [rule.fold(coefficients) for coefficients in decoded["rule"]]
+        terms = [rule.fold(coefficients) for coefficients in self.rule_coefficients(decoded)]
         if self.init == "coevolved":
             weights = [w.clone() for w in decoded["init"]]  # the rule writes into these
         else:
             weights = self.random_weights(seeds)
         return weights, terms
+
+    def rule_coefficients(self, decoded: dict[str, list[torch.Tensor]]) -> list[torch.Tensor]:
+        """Per layer ``(P, k, out, in)``: the genome's own, or gathered from the shared bank."""
+        if not self.bottleneck:
+            return decoded["rule"]
+        keys = torch.cat([layer.flatten(1) for layer in decoded["assign"]], dim=1)
+        indices = assign(keys, self.bottleneck)
+        sizes = [out * inp for out, inp in self.layer_shapes]
+        return [
+            gather_rules(decoded["bank"][0], part, shape)
+            for part, shape in zip(indices.split(sizes, dim=1), self.layer_shapes)
+        ]
 
     def random_weights(self, seeds: Sequence[int]) -> list[torch.Tensor]:
         """Fresh weights per agent from its own seed: U(-scale, scale) or N(0, std)."""

@@ -95,6 +95,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
 
     models = {name: PolicyNetwork(SIZES, rule=name) for name in RULES}
+    models["bottleneck K=16"] = PolicyNetwork(SIZES, bottleneck=16)
     models["static"] = PolicyNetwork(SIZES, model="static")
     results = {}
     print(

@@ -52,3 +52,6 @@ def test_inspect_prints_the_layout_and_size_without_running(tmp_path):
     assert f"total: {4 * 12_160:,} values" in result.stdout
     static = metaheb("inspect", "network.model=static", cwd=tmp_path)
     assert "total: 12,160 values" in static.stdout
+    bottleneck = metaheb("inspect", "network.bottleneck=16", cwd=tmp_path)
+    assert "[0:80]  all layers shared rule bank 16x5" in bottleneck.stdout
+    assert f"total: {80 + 12_160:,} values" in bottleneck.stdout

@@ -58,6 +58,8 @@ MODELS = [
     ["network.init=normal"],
     ["network.init=coevolved"],
     ["network.normalise=max_abs"],
+    ["network.bottleneck=16"],
+    ["network.bottleneck=4", "network.init=coevolved"],
     ["network.model=static"],
 ]
 
