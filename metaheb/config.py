@@ -48,6 +48,7 @@ class NetworkConfig:
     init_std: float = 0.024
     normalise: str = "none"  # "max_abs": divide each layer by its max |w| after every update
     bottleneck: int = 0  # K > 0: K shared rules and a synapse-to-rule assignment (bottleneck.py)
+    encoder: str = "none"  # "carracing_conv": the paper's evolved convolutions (encoders.py)
 
 
 @dataclass
@@ -93,6 +94,7 @@ CHOICES = {
     "network.rule": tuple(RULES),
     "network.init": ("uniform", "normal", "coevolved"),
     "network.normalise": ("none", "max_abs"),
+    "network.encoder": ("none", "carracing_conv"),
     "evolve.algorithm": ("openes",),
     "evolve.seeding": ("member", "generation", "fixed"),
 }
@@ -216,6 +218,11 @@ def _validate(config: Config) -> None:
         raise UserError(
             "evolve.popsize must be even for OpenES's antithetic pairs, "
             f"got {config.evolve.popsize}"
+        )
+    if config.network.encoder != "none" and config.task.name == "ant":
+        raise UserError(
+            f"network.encoder {config.network.encoder!r} reads pixels; the ant task gives a "
+            "state vector: use network.encoder=none"
         )
     if config.task.burn_in >= config.task.max_steps:
         raise UserError("task.burn_in must be smaller than task.max_steps")

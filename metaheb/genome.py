@@ -6,6 +6,7 @@ A layout is a sequence of segments, each one tensor of one layer, laid end to en
   row-major ``(out, in)`` block (for ABCD_lr: ``[A | B | C | D | eta]``);
 - ``init``: a layer's initial weights ``(out, in)``, when they are co-evolved;
 - ``weights``: a layer's fixed weights ``(out, in)``, for the static-weight baseline;
+- ``conv``: a convolution kernel ``(out, in, k, k)`` of a pixel encoder, evolved directly;
 - ``bank`` and ``assign``: the genomic bottleneck's K shared rules ``(K, k)`` (one segment for
   all layers) and a layer's per-synapse assignment keys ``(out, in)`` (``metaheb.bottleneck``).
 
@@ -80,9 +81,12 @@ class GenomeLayout:
                 "init": "initial weights",
                 "weights": "weights",
                 "bank": "shared rule bank",
+                "conv": "convolution kernel",
                 "assign": "rule assignment keys",
             }[segment.kind]
             where = "all layers" if segment.layer < 0 else f"layer {segment.layer + 1}"
+            if segment.kind == "conv":
+                where = f"conv {segment.layer + 1}"
             detail = f"  ({','.join(segment.names)} per synapse)" if segment.names else ""
             shape = "x".join(map(str, segment.shape))
             lines.append(f"  [{part.start}:{part.stop}]  {where} {what} {shape}{detail}")

@@ -26,6 +26,7 @@ import torch
 
 from metaheb.bottleneck import assign, gather_rules
 from metaheb.config import NetworkConfig
+from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
 from metaheb.genome import GenomeLayout, Segment
 from metaheb.rules import RULES, Terms, hebbian_step_
 
@@ -45,14 +46,16 @@ class PolicyNetwork:
     init_std: float = 0.024
     normalise: str = "none"
     bottleneck: int = 0
+    encoder: str = "none"  # "carracing_conv": evolved convolutions before the MLP (encoders.py)
 
     @classmethod
     def for_task(
         cls, config: NetworkConfig, obs_dim: int, act_dim: int, output: str
     ) -> PolicyNetwork:
         """The network of ``config`` between a task's observation and action sizes."""
+        inputs = FEATURES[config.encoder] if config.encoder != "none" else obs_dim
         return cls(
-            (obs_dim, *config.hidden, act_dim),
+            (inputs, *config.hidden, act_dim),
             output,
             config.model,
             config.rule,
@@ -61,6 +64,7 @@ class PolicyNetwork:
             config.init_std,
             config.normalise,
             config.bottleneck,
+            config.encoder,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -82,7 +86,8 @@ class PolicyNetwork:
     def genome_layout(self) -> GenomeLayout:
         layers = list(enumerate(self.layer_shapes))
         if not self.plastic:
-            return GenomeLayout(tuple(Segment("weights", k, shape) for k, shape in layers))
+            weights = tuple(Segment("weights", k, shape) for k, shape in layers)
+            return GenomeLayout(weights + self.conv_segments)
         rule = RULES[self.rule]
         if self.bottleneck:
             segments = [Segment("bank", -1, (self.bottleneck, rule.size), rule.coefficients)]
@@ -91,22 +96,28 @@ class PolicyNetwork:
             segments = [Segment("rule", k, (rule.size, *s), rule.coefficients) for k, s in layers]
         if self.init == "coevolved":
             segments += [Segment("init", k, shape) for k, shape in layers]
-        return GenomeLayout(tuple(segments))
+        return GenomeLayout(tuple(segments) + self.conv_segments)
+
+    @property
+    def conv_segments(self) -> tuple[Segment, ...]:
+        shapes = CONV_SHAPES.get(self.encoder, ())
+        return tuple(Segment("conv", k, shape) for k, shape in enumerate(shapes))
 
     def start_episode(
         self, genomes: torch.Tensor, seeds: Sequence[int]
     ) -> tuple[list[torch.Tensor], list[Terms]]:
         """Per layer: the episode's starting weights ``(P, out, in)`` and its folded rule terms."""
         decoded = self.genome_layout.decode(genomes)
+        kernels = [k.contiguous() for k in decoded.get("conv", [])]  # fixed during the episode
         if not self.plastic:
-            return [w.contiguous() for w in decoded["weights"]], []
+            return [w.contiguous() for w in decoded["weights"]] + kernels, []
         rule = RULES[self.rule]
         terms = [rule.fold(coefficients) for coefficients in self.rule_coefficients(decoded)]
         if self.init == "coevolved":
             weights = [w.clone() for w in decoded["init"]]  # the rule writes into these
         else:
             weights = self.random_weights(seeds)
-        return weights, terms
+        return weights + kernels, terms
 
     def rule_coefficients(self, decoded: dict[str, list[torch.Tensor]]) -> list[torch.Tensor]:
         """Per layer ``(P, k, out, in)``: the genome's own, or gathered from the shared bank."""
@@ -136,7 +147,15 @@ class PolicyNetwork:
         ]
 
     def forward(self, weights: list[torch.Tensor], obs: torch.Tensor) -> list[torch.Tensor]:
-        """Return every layer's activations o_0 (the observation) .. o_L (the output)."""
+        """Return every layer's activations o_0 (the input features) .. o_L (the output).
+
+        With an encoder, ``weights`` ends with the agents' convolution kernels and ``obs`` is a
+        batch of frames; o_0 is then the encoder's features.
+        """
+        if self.encoder != "none":
+            kernels = weights[len(self.layer_shapes) :]
+            weights = weights[: len(self.layer_shapes)]
+            obs = conv_features(self.encoder, obs, kernels)
         activations = [obs]
         last = len(weights) - 1
         for index, layer in enumerate(weights):

@@ -37,6 +37,8 @@ def test_file_then_overrides(tmp_path):
         (["evolve"], "not key=value"),
         (["nosuch.key=1"], "unknown config section"),
         (["popsize=3"], "dotted key"),
+        (["network.encoder=carracing_conv"], "reads pixels"),
+        (["network.rule=ABCDE"], "choose one of: A, AD"),
     ],
 )
 def test_bad_input_is_one_clear_line(overrides, message):

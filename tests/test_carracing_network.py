@@ -1,0 +1,62 @@
+"""The CarRacing network: parameter counts of the paper, and real CarRacing-v3 frames through it."""
+
+import gymnasium as gym
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from metaheb.encoders import conv_features
+from metaheb.networks import PolicyNetwork
+
+CAR = PolicyNetwork(
+    (648, 128, 64, 3), output_activation="linear", encoder="carracing_conv", normalise="max_abs"
+)
+
+
+def frames_from(observations: np.ndarray) -> torch.Tensor:
+    """96x96x3 uint8 frames -> 84x84, [0, 1], channels first (area interpolation)."""
+    x = torch.from_numpy(observations).permute(0, 3, 1, 2).float() / 255.0
+    return F.interpolate(x, size=(84, 84), mode="area")
+
+
+def test_parameter_counts_match_the_paper():
+    layout = CAR.genome_layout
+    conv = sum(s.size for s in layout.segments if s.kind == "conv")
+    rules = sum(s.size for s in layout.segments if s.kind == "rule")
+    assert conv == 1_362
+    assert rules == 5 * 91_328 == 456_640
+    static = PolicyNetwork(CAR.sizes, "linear", model="static", encoder="carracing_conv")
+    assert static.genome_layout.size == 91_328 + 1_362
+    assert "[456802:458002]  conv 2 convolution kernel 8x6x5x5" in layout.describe()
+
+
+def test_grouped_convolution_equals_each_agents_own_convolution():
+    genomes = torch.randn(3, CAR.genome_layout.size)
+    weights, _ = CAR.start_episode(genomes, [0, 1, 2])
+    frames = torch.rand(3, 3, 84, 84)
+    features = conv_features("carracing_conv", frames, weights[3:])
+    for k in range(3):
+        x = frames[k : k + 1]
+        for kernel, stride in zip(weights[3:], (1, 2)):
+            x = F.max_pool2d(torch.tanh(F.conv2d(x, kernel[k], stride=stride)), 2)
+        torch.testing.assert_close(features[k], x.flatten(), atol=1e-5, rtol=1e-5)
+
+
+def test_plastic_network_drives_real_carracing_frames():
+    env = gym.make("CarRacing-v3")
+    obs, _ = env.reset(seed=0)
+    genomes = torch.randn(1, CAR.genome_layout.size, generator=torch.Generator().manual_seed(0))
+    weights, terms = CAR.start_episode(genomes, [0])
+    first = weights[0].clone()
+    for _ in range(10):
+        activations = CAR.forward(weights, frames_from(obs[None]))
+        assert activations[0].shape == (1, 648)
+        raw = activations[-1][0]
+        action = torch.cat([torch.tanh(raw[:1]), torch.sigmoid(raw[1:])]).numpy()
+        obs, _, terminated, truncated, _ = env.step(action)
+        assert not (terminated or truncated)
+        CAR.plasticity_step(weights, activations, terms)
+    assert not torch.equal(weights[0], first)
+    for layer in weights[:3]:
+        assert torch.allclose(layer.abs().amax(), torch.tensor(1.0))
+    env.close()
