@@ -63,7 +63,9 @@ class EvolveConfig:
     sigma: float = 0.1
     sigma_decay: float = 0.999
     sigma_min: float = 0.01
-    l2: float = 0.01  # fitness -= l2 * mean(theta^2) before ranking
+    l2: float = 0.01  # fitness -= l2 * mean(theta^2) before ranking (OpenES)
+    shaping: str = "centered"  # OpenES and PGPE: "centered" ranks (standardised) or "raw" fitness
+    stdev_lr: float = 0.1  # PGPE's learning rate of sigma (lr is its ClipUp centre rate)
     # Episode seeds (start state and random initial weights): "member", one per (generation,
     # member), as the paper; "generation", shared by a generation's members (common random
     # numbers); "fixed", one episode for every evaluation (a deterministic objective).
@@ -95,7 +97,8 @@ CHOICES = {
     "network.init": ("uniform", "normal", "coevolved"),
     "network.normalise": ("none", "max_abs"),
     "network.encoder": ("none", "carracing_conv"),
-    "evolve.algorithm": ("openes",),
+    "evolve.algorithm": ("openes", "cmaes", "sepcmaes", "pgpe", "snes"),
+    "evolve.shaping": ("centered", "raw"),
     "evolve.seeding": ("member", "generation", "fixed"),
 }
 POSITIVE = (
@@ -116,6 +119,7 @@ NON_NEGATIVE = (
     "network.bottleneck",
     "evolve.sigma_min",
     "evolve.l2",
+    "evolve.stdev_lr",
     "ray.num_workers",
 )
 
@@ -214,9 +218,9 @@ def _validate(config: Config) -> None:
         raise UserError(
             f"config key 'network.hidden' must hold positive sizes, got {config.network.hidden}"
         )
-    if config.evolve.algorithm == "openes" and config.evolve.popsize % 2:
+    if config.evolve.algorithm in ("openes", "pgpe") and config.evolve.popsize % 2:
         raise UserError(
-            "evolve.popsize must be even for OpenES's antithetic pairs, "
+            "evolve.popsize must be even for the antithetic pairs of OpenES and PGPE, "
             f"got {config.evolve.popsize}"
         )
     if config.network.encoder != "none" and config.task.name == "ant":

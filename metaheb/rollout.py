@@ -5,7 +5,8 @@ rule update per layer), so the per-step Python cost is paid once per batch, not 
 Step order, as in Najarro & Risi's code: forward pass with the current weights; env step; early
 stop check (an agent whose episode ended gets no update on its final step); then the plastic
 update of every layer from that one forward pass. Agents whose episode ends leave the batch (their
-weights and rule terms are dropped) and the rest go on without waiting.
+weights and rule terms are dropped) and the rest go on without waiting. An agent whose network
+outputs NaN or inf ends its episode there with NaN fitness, for the searcher to rank last.
 """
 
 from __future__ import annotations
@@ -39,17 +40,22 @@ def rollout_batch(
     score = task.score(task.x_positions(envs))
     active = np.arange(len(seeds))
     zero_action = np.zeros((len(seeds), task.act_dim))
+    diverged = np.zeros(len(seeds), dtype=bool)
 
     for step in range(config.max_steps):
         acting = step >= config.burn_in
         if acting:
             activations = network.forward(weights, torch.from_numpy(obs).float())
             actions = activations[-1].numpy()
+            broken = ~np.isfinite(actions).all(axis=1)
+            if broken.any():  # the physics would reset itself and hide it: end those episodes
+                diverged[active[broken]] = True
+                actions = np.where(broken[:, None], 0.0, actions)
         else:
             actions = zero_action[: len(active)]
         live_envs = [envs[k] for k in active]
         obs, fell = task.step(live_envs, actions)
-        done = score.update(step, active, task.x_positions(live_envs), fell)
+        done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
         if done.any():
             keep = np.flatnonzero(~done)
             index = torch.from_numpy(keep)
@@ -62,4 +68,4 @@ def rollout_batch(
                 break
         if acting and network.plastic:
             network.plasticity_step(weights, activations, terms)
-    return BatchResult(fitness=score.fitness, steps=score.steps.copy())
+    return BatchResult(fitness=np.where(diverged, np.nan, score.fitness), steps=score.steps.copy())

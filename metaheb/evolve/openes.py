@@ -5,7 +5,7 @@ Reinforcement Learning". One generation:
 
     eps_1..eps_{N/2} ~ N(0, I);  eps_{N/2+k} = -eps_k            (antithetic pairs)
     x_i = theta + sigma eps_i;   f_i = fitness(x_i) - l2 mean(x_i^2)
-    r = standardise(centred_ranks(f))                             (ranks mapped to [-0.5, 0.5])
+    r = standardise(centred_ranks(f))       (ranks mapped to [-0.5, 0.5]; shaping "raw": f itself)
     theta <- theta + lr / (N sigma) sum_i r_i eps_i               (plain SGD, as the paper's code)
     lr <- max(lr_min, lr * lr_decay);  sigma <- max(sigma_min, sigma * sigma_decay)
 
@@ -61,7 +61,7 @@ def openes_tell(
 ) -> OpenESState:
     """One SGD step of theta along the rank-weighted noise; decay lr and sigma."""
     penalised = fitness.double() - config.l2 * solutions.double().pow(2).mean(dim=1)
-    weights = centred_ranks(penalised)
+    weights = centred_ranks(penalised) if config.shaping == "centered" else penalised
     weights = (weights - weights.mean()) / (weights.std() + 1e-8)
     step = (weights.to(eps.dtype) @ eps) * (state.lr / (len(fitness) * state.sigma))
     return replace(

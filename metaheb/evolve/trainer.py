@@ -1,7 +1,7 @@
 """The generation loop: ask, evaluate over Ray, tell, log, keep the best agent.
 
 Read top to bottom: build the task, network and searcher from the config; then each generation
-one ``searcher.step()`` (ask -> Ray evaluation -> tell), one metrics line, and the best agent so
+one ``searcher.step()`` (ask -> Ray evaluation -> tell), one metrics record, and the best agent so
 far written to the run directory.
 """
 
@@ -15,8 +15,9 @@ import numpy as np
 
 from metaheb.config import Config
 from metaheb.evolve.evaluator import RayEvaluator, ray_session
-from metaheb.evolve.openes import OpenES
 from metaheb.evolve.problem import RolloutProblem
+from metaheb.evolve.progress import GenerationLog
+from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
 from metaheb.networks import PolicyNetwork
 from metaheb.runs import RunDirectory, save_agent
 from metaheb.tasks import make_task
@@ -29,9 +30,10 @@ def train(config: Config, echo: Callable[[str], None] = print) -> Path:
         config.network, task.obs_dim, task.act_dim, task.output_activation
     )
     layout = network.genome_layout
+    check_memory(config.evolve, layout.size)
     sizes = "-".join(map(str, network.sizes))
     model = f"Hebbian ({network.rule}, init {network.init})" if network.plastic else "static"
-    echo(f"network {sizes}, {model}: genome of {layout.size:,} values")
+    echo(f"network {sizes}, {model}: genome of {layout.size:,} values; {config.evolve.algorithm}")
 
     with ray_session(config.ray) as num_workers:
         name = config.run.name or RunDirectory.default_name(
@@ -41,18 +43,15 @@ def train(config: Config, echo: Callable[[str], None] = print) -> Path:
         run.write_config(config.to_dict())
         echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
 
-        problem = RolloutProblem(
-            layout.size,
-            RayEvaluator(config.task, network, num_workers),
-            config.run.seed,
-            config.evolve.seeding,
-        )
-        searcher = OpenES(problem, config.evolve, seed=config.run.seed)
+        evaluator = RayEvaluator(config.task, network, num_workers)
+        problem = RolloutProblem(layout.size, evaluator, config.run.seed, config.evolve.seeding)
+        searcher = make_searcher(config.evolve, problem, config.run.seed)
         agent_meta = {
             "task": vars(config.task),
             "network": network.to_dict(),
             "run_seed": config.run.seed,
         }
+        log = GenerationLog(run, config.evolve.generations, echo)
         best_fitness = -np.inf
 
         for generation in range(config.evolve.generations):
@@ -61,19 +60,20 @@ def train(config: Config, echo: Callable[[str], None] = print) -> Path:
             searcher.step()
             seconds = time.perf_counter() - started
             fitness, steps = problem.last_result.fitness, int(problem.last_result.steps.sum())
-            record = {
-                "generation": generation,
-                "best": float(fitness.max()),
-                "mean": float(fitness.mean()),
-                "std": float(fitness.std()),
-                "min": float(fitness.min()),
-                "env_steps": steps,
-                "env_steps_per_s": steps / seconds,
-                "seconds": seconds,
-                "lr": searcher.state.lr,
-                "sigma": searcher.state.sigma,
-            }
-            run.append_metrics(record)
+            log.record(
+                {
+                    "generation": generation,
+                    "best": float(fitness.max()),
+                    "mean": float(fitness.mean()),
+                    "std": float(fitness.std()),
+                    "min": float(fitness.min()),
+                    "nonfinite": problem.last_nonfinite,
+                    "env_steps": steps,
+                    "env_steps_per_s": steps / seconds,
+                    "seconds": seconds,
+                    "spread": search_spread(searcher),
+                }
+            )
             if fitness.max() > best_fitness:
                 best = int(fitness.argmax())
                 best_fitness = float(fitness[best])
@@ -87,14 +87,10 @@ def train(config: Config, echo: Callable[[str], None] = print) -> Path:
                         "episode_seed": problem.last_seeds[best],
                     },
                 )
-            echo(
-                f"gen {generation + 1:>4}/{config.evolve.generations}  best {record['best']:8.3f}  "
-                f"mean {record['mean']:8.3f}  env-steps/s {record['env_steps_per_s']:8,.0f}  "
-                f"({seconds:.1f} s)"
-            )
+        log.close()
         save_agent(
             run.agent_path("center"),
-            searcher.state.center.numpy(),
+            search_center(searcher).numpy(),
             {**agent_meta, "generation": config.evolve.generations - 1},
         )
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
