@@ -44,6 +44,37 @@ def train(args: tuple[str, ...]) -> None:
     run_training(config, echo=click.echo)
 
 
+@cli.command()
+@click.argument("run_dir")
+def resume(run_dir: str) -> None:
+    """Continue a stopped run from its last checkpoint (same numbers as an unbroken run).
+
+    Example: metaheb resume runs/quickstart
+    """
+    from metaheb.evolve.trainer import resume as resume_training
+
+    resume_training(run_dir, echo=click.echo)
+
+
+@cli.command()
+@click.option("--out-dir", default="runs", show_default=True, help="Folder holding the runs.")
+def runs(out_dir: str) -> None:
+    """List the runs in OUT_DIR: status, generations, best fitness."""
+    from metaheb.runs import summarize_runs
+
+    rows = summarize_runs(out_dir)
+    if not rows:
+        click.echo(f"no runs in {out_dir}")
+        return
+    click.echo(f"{'run':<40}{'status':<10}{'generations':>12}{'best':>10}  search")
+    for row in rows:
+        best = "-" if row["best"] is None else f"{row['best']:.3f}"
+        click.echo(
+            f"{row['name']:<40}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
+            f"{best:>10}  {row['search']}"
+        )
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def inspect(args: tuple[str, ...]) -> None:

@@ -1,9 +1,10 @@
 """Run directories and agent files, every file written atomically (temp file, then rename).
 
-A run directory holds ``config.toml`` (the resolved config), ``metrics.jsonl`` (one JSON object per
-generation) and ``agents/*.safetensors``. An agent file is a safetensors file, loadable without
-executing code: the genome tensor plus JSON metadata naming everything needed to rebuild the agent
-(task, network, rule, seed, fitness).
+A run directory holds ``config.toml`` (the resolved config), ``metrics.jsonl`` (one JSON
+object per generation), ``checkpoint.pt`` (to resume), ``tensorboard/`` and
+``agents/*.safetensors``. An agent file is a safetensors file, loadable without executing code:
+the genome tensor plus JSON metadata naming everything needed to rebuild the agent (task,
+network, rule, seed, fitness).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import json
 import os
 import tempfile
 import time
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +117,48 @@ class RunDirectory:
     def agent_path(self, name: str) -> Path:
         return self.path / "agents" / f"{name}.safetensors"
 
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoint.pt"
+
+    def truncate_metrics(self, generations: int) -> None:
+        """Keep the first ``generations`` lines of metrics.jsonl (rewritten atomically)."""
+        path = self.path / "metrics.jsonl"
+        if path.exists():
+            lines = path.read_text().splitlines(keepends=True)[:generations]
+            atomic_write_bytes(path, "".join(lines).encode())
+
 
 def read_metrics(run_path: str | Path) -> list[dict[str, Any]]:
     with open(Path(run_path) / "metrics.jsonl") as handle:
         return [json.loads(line) for line in handle if line.strip()]
+
+
+def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
+    """One row per run directory under ``out_dir``, oldest first.
+
+    Status: ``done`` once the final centre agent is written; otherwise ``stopped`` (or still
+    running: a run directory cannot tell), resumable from its checkpoint.
+    """
+    rows = []
+    root = Path(out_dir)
+    paths = (
+        sorted(root.glob("*/config.toml"), key=lambda p: p.stat().st_mtime) if root.is_dir() else []
+    )
+    for config_path in paths:
+        run = RunDirectory(config_path.parent)
+        config = tomllib.loads(config_path.read_text())
+        metrics = read_metrics(run.path) if (run.path / "metrics.jsonl").exists() else []
+        evolve, network = config.get("evolve", {}), config.get("network", {})
+        rows.append(
+            {
+                "name": run.path.name,
+                "status": "done" if run.agent_path("center").exists() else "stopped",
+                "done": len(metrics),
+                "total": evolve.get("generations", 0),
+                "best": max((m["best"] for m in metrics), default=None),
+                "search": f"{evolve.get('algorithm')} / {network.get('model')} "
+                f"{config.get('task', {}).get('name')}",
+            }
+        )
+    return rows

@@ -1,0 +1,104 @@
+"""Resume: a stopped run, resumed, writes exactly the metrics of an uninterrupted run."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from metaheb.config import load_config
+from metaheb.errors import UserError
+from metaheb.evolve.trainer import resume, train
+from metaheb.runs import read_metrics, summarize_runs
+
+SMALL = [
+    "task.max_steps=40",
+    "task.burn_in=5",
+    "network.hidden=[4]",
+    "evolve.popsize=6",
+    "evolve.generations=4",
+]
+COMPARED = ("generation", "best", "mean", "std", "min", "env_steps", "spread", "nonfinite")
+
+
+def comparable(path):
+    return [{key: record[key] for key in COMPARED} for record in read_metrics(path)]
+
+
+class Stop(Exception):
+    pass
+
+
+def stop_after(lines: int):
+    seen = []
+
+    def echo(line: str) -> None:
+        seen.append(line)
+        if sum(x.startswith("gen ") for x in seen) == lines:
+            raise Stop  # after generation 2's metrics line, before its checkpoint
+
+    return echo
+
+
+@pytest.mark.parametrize("algorithm", ["openes", "pgpe"])
+def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, local_ray, algorithm):
+    overrides = [*SMALL, f"run.out_dir={tmp_path}", f"evolve.algorithm={algorithm}"]
+    whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
+    with pytest.raises(Stop):
+        train(load_config(None, [*overrides, "run.name=cut"]), echo=stop_after(2))
+    cut = tmp_path / "cut"
+    assert len(read_metrics(cut)) == 2  # the second line outran its checkpoint
+    assert torch.load(cut / "checkpoint.pt", weights_only=True)["generations_done"] == 1
+    assert [row["status"] for row in summarize_runs(tmp_path)] == ["done", "stopped"]
+
+    resume(cut, echo=lambda line: None)
+    assert comparable(cut) == comparable(whole)
+    with pytest.raises(UserError, match="already complete"):
+        resume(cut, echo=lambda line: None)
+
+
+def metaheb(*args, **kwargs):
+    return subprocess.Popen(
+        [sys.executable, "-m", "metaheb.cli", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        **kwargs,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["openes", "cmaes", "sepcmaes", "pgpe", "snes"])
+def test_sigkill_mid_generation_then_resume_matches_an_uninterrupted_run(
+    tmp_path, local_ray, algorithm
+):
+    overrides = [
+        *SMALL,
+        "evolve.generations=6",
+        "task.max_steps=150",
+        f"run.out_dir={tmp_path}",
+        f"evolve.algorithm={algorithm}",
+    ]
+    whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
+
+    job = metaheb("train", *overrides, "run.name=killed", "ray.num_workers=1")
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+        assert job.poll() is None, job.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the third generation's episodes
+    os.killpg(job.pid, signal.SIGKILL)  # the driver and the Ray it started, at once
+    job.wait()
+    assert len(read_metrics(tmp_path / "killed")) < 6
+
+    resumed = metaheb("resume", str(tmp_path / "killed"))
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err[-2000:]
+    assert "resuming" in out
+    assert comparable(tmp_path / "killed") == comparable(whole)
