@@ -11,6 +11,7 @@ outputs NaN or inf ends its episode there with NaN fitness, for the searcher to 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ from metaheb.tasks.ant import AntTask
 class BatchResult:
     fitness: np.ndarray  # (n,) float64
     steps: np.ndarray  # (n,) env steps each episode took
+    seconds: float = 0.0  # wall time of the batch where it ran
 
 
 @torch.no_grad()
@@ -33,6 +35,7 @@ def rollout_batch(
     task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
 ) -> BatchResult:
     """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``."""
+    started = time.perf_counter()
     config = task.config
     envs = task.envs(len(seeds))
     obs = task.reset(envs, list(seeds))
@@ -68,4 +71,5 @@ def rollout_batch(
                 break
         if acting and network.plastic:
             network.plasticity_step(weights, activations, terms)
-    return BatchResult(fitness=np.where(diverged, np.nan, score.fitness), steps=score.steps.copy())
+    fitness = np.where(diverged, np.nan, score.fitness)
+    return BatchResult(fitness, score.steps.copy(), time.perf_counter() - started)

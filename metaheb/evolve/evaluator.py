@@ -58,6 +58,7 @@ class RayEvaluator:
         return BatchResult(
             fitness=np.concatenate([r.fitness for r in results]),
             steps=np.concatenate([r.steps for r in results]),
+            seconds=max(r.seconds for r in results),  # the slowest batch: the critical path
         )
 
 

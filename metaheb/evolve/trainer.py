@@ -119,6 +119,7 @@ def _evolve(
                 "env_steps": steps,
                 "env_steps_per_s": steps / seconds,
                 "seconds": seconds,
+                "eval_seconds": problem.last_result.seconds,
                 "spread": search_spread(searcher),
             }
         )
