@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing
 import tempfile
 import time
 from pathlib import Path
@@ -35,11 +36,26 @@ from metaheb.runs import atomic_write_bytes, read_metrics
 from metaheb.tasks import make_task
 
 
-def rss_mib() -> float:
+def rss_mib() -> dict[str, float]:
+    """The driver's resident memory, split: its own (anonymous) and Ray's shared object store."""
+    fields = {}
     for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+        name = line.split(":")[0]
+        if name in ("RssAnon", "RssShmem"):
+            fields[name] = int(line.split()[1]) / 1024
+    return fields
+
+
+def rollout_rate(agents: int) -> float:
+    """env-steps/s of one plain process running one batch (no Ray): the machine's own scaling."""
+    torch.set_num_threads(1)
+    config = load_config(None, ["task.max_steps=300"])
+    task, network = make_task(config.task), PolicyNetwork((27, 128, 64, 8))
+    genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
+    rollout_batch(task, network, genomes[:2], [0, 1])
+    started = time.perf_counter()
+    result = rollout_batch(task, network, genomes, list(range(agents)))
+    return float(result.steps.sum() / (time.perf_counter() - started))
 
 
 def run_job(out: Path, name: str, overrides: list[str], echo=lambda line: None) -> list[dict]:
@@ -53,10 +69,20 @@ def throughput(metrics: list[dict]) -> float:
     return sum(m["env_steps"] for m in later) / sum(m["seconds"] for m in later)
 
 
-def bench_workers(out: Path, job: list[str]) -> dict:
+def bench_workers(out: Path, job: list[str], popsize: int) -> dict:
     one = throughput(run_job(out, "one", [*job, "ray.num_workers=1"]))
     two = throughput(run_job(out, "two", [*job, "ray.num_workers=2"]))
-    return {"one_worker_steps_per_s": one, "two_workers_steps_per_s": two, "ratio": two / one}
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(1) as pool:
+        (alone,) = pool.map(rollout_rate, [popsize])
+    with context.Pool(2) as pool:
+        pair = sum(pool.map(rollout_rate, [popsize // 2, popsize // 2]))
+    return {
+        "one_worker_steps_per_s": one,
+        "two_workers_steps_per_s": two,
+        "ratio": two / one,
+        "plain_processes_ratio": pair / alone,
+    }
 
 
 class PerAgentProblem(Problem):
@@ -136,30 +162,27 @@ def bench_overhead(out: Path, job: list[str]) -> dict:
 
 
 def bench_memory(out: Path, generations: int) -> dict:
-    samples: list[float] = []
+    samples: list[dict[str, float]] = []
 
     def echo(line: str) -> None:
         if line.startswith("gen "):
             samples.append(rss_mib())
 
-    run_job(
-        out,
-        "memory",
-        [
-            "evolve.popsize=500",
-            f"evolve.generations={generations}",
-            "task.max_steps=2",
-            "task.burn_in=1",
-        ],
-        echo,
-    )
+    job = [
+        "evolve.popsize=500",
+        f"evolve.generations={generations}",
+        "task.max_steps=2",
+        "task.burn_in=1",
+    ]
+    run_job(out, "memory", job, echo)
     settled = samples[min(10, len(samples) - 1)]
     return {
-        "rss_mib_generation_1": samples[0],
-        "rss_mib_generation_10": settled,
-        "rss_mib_last": samples[-1],
-        "rss_mib_max": max(samples),
-        "growth_after_generation_10_mib": samples[-1] - settled,
+        "own_mib_generation_1": samples[0]["RssAnon"],
+        "own_mib_generation_10": settled["RssAnon"],
+        "own_mib_last": samples[-1]["RssAnon"],
+        "own_growth_after_generation_10_mib": samples[-1]["RssAnon"] - settled["RssAnon"],
+        "object_store_mapped_mib_last": samples[-1]["RssShmem"],
+        "total_mib_max": max(x["RssAnon"] + x["RssShmem"] for x in samples),
     }
 
 
@@ -182,11 +205,12 @@ def main() -> None:
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)
-        results["workers"] = bench_workers(out, job)
+        results["workers"] = bench_workers(out, job, popsize)
         w = results["workers"]
         print(
             f"workers: 1 -> {w['one_worker_steps_per_s']:,.0f} env-steps/s, "
-            f"2 -> {w['two_workers_steps_per_s']:,.0f}; ratio {w['ratio']:.2f}x (goal >= 1.8)"
+            f"2 -> {w['two_workers_steps_per_s']:,.0f}; ratio {w['ratio']:.2f}x (goal >= 1.8); "
+            f"two plain processes without Ray on this machine: {w['plain_processes_ratio']:.2f}x"
         )
         results["evotorch"] = bench_evotorch(out, job, popsize, generations)
         e = results["evotorch"]
@@ -211,9 +235,10 @@ def main() -> None:
         results["memory"] = bench_memory(out, 20 if args.quick else 100)
         m = results["memory"]
         print(
-            f"driver memory, population 500 x 60,800: {m['rss_mib_generation_1']:.0f} MiB at "
-            f"generation 1, {m['rss_mib_generation_10']:.0f} at 10, {m['rss_mib_last']:.0f} at "
-            f"the end (max {m['rss_mib_max']:.0f}; goal < 2048, flat)"
+            f"driver memory, population 500 x 60,800: own {m['own_mib_generation_1']:.0f} MiB at "
+            f"generation 1, {m['own_mib_generation_10']:.0f} at 10, {m['own_mib_last']:.0f} at "
+            f"the end; Ray object store pages mapped {m['object_store_mapped_mib_last']:.0f} MiB; "
+            f"max total {m['total_mib_max']:.0f} MiB (goal < 2048, flat)"
         )
     ray.shutdown()
     if args.json:
