@@ -34,6 +34,8 @@ class TaskConfig:
     burn_in: int = 40  # zero-action steps at the start, with no plasticity
     early_stop_after: int = 200  # early stop is only considered after this step
     early_stop_patience: int = 30  # stop after more than this many steps of negative progress
+    # Bodies each genome is evaluated on (envs/ant/NAME.xml); fitness is the mean over them.
+    morphologies: list[str] = field(default_factory=lambda: ["intact"])
 
 
 @dataclass
@@ -228,6 +230,8 @@ def _validate(config: Config) -> None:
             f"network.encoder {config.network.encoder!r} reads pixels; the ant task gives a "
             "state vector: use network.encoder=none"
         )
+    if not config.task.morphologies:
+        raise UserError('task.morphologies is empty: name at least one, e.g. ["intact"]')
     if config.task.burn_in >= config.task.max_steps:
         raise UserError("task.burn_in must be smaller than task.max_steps")
 

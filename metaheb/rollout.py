@@ -25,19 +25,43 @@ from metaheb.tasks.ant import AntTask
 
 @dataclass
 class BatchResult:
-    fitness: np.ndarray  # (n,) float64
-    steps: np.ndarray  # (n,) env steps each episode took
+    fitness: np.ndarray  # (n,) float64: the mean over morphologies
+    steps: np.ndarray  # (n,) env steps each agent took, all morphologies together
     seconds: float = 0.0  # wall time of the batch where it ran
+    by_morphology: np.ndarray | None = None  # (n, M) fitness on each of task.morphologies
+
+
+@torch.no_grad()
+def evaluate_batch(
+    task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
+) -> BatchResult:
+    """One episode per agent on each of the task's morphologies; fitness is their mean."""
+    started = time.perf_counter()
+    results = [
+        rollout_batch(task, network, genomes, seeds, morphology)
+        for morphology in task.config.morphologies
+    ]
+    by_morphology = np.stack([r.fitness for r in results], axis=1)
+    return BatchResult(
+        fitness=by_morphology.mean(axis=1),
+        steps=sum(r.steps for r in results),
+        seconds=time.perf_counter() - started,
+        by_morphology=by_morphology,
+    )
 
 
 @torch.no_grad()
 def rollout_batch(
-    task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
+    task: AntTask,
+    network: PolicyNetwork,
+    genomes: torch.Tensor,
+    seeds: Sequence[int],
+    morphology: str = "intact",
 ) -> BatchResult:
     """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``."""
     started = time.perf_counter()
     config = task.config
-    envs = task.envs(len(seeds))
+    envs = task.envs(len(seeds), morphology)
     obs = task.reset(envs, list(seeds))
     weights, terms = network.start_episode(genomes, seeds)
     score = task.score(task.x_positions(envs))

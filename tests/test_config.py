@@ -54,3 +54,12 @@ def test_missing_and_broken_files(tmp_path):
     broken.write_text("[evolve\n")
     with pytest.raises(UserError, match="not valid TOML"):
         load_config(broken)
+
+
+def test_every_preset_in_envs_is_a_valid_config():
+    from pathlib import Path
+
+    presets = sorted((Path(__file__).resolve().parents[1] / "envs").glob("*.toml"))
+    assert len(presets) >= 3
+    for preset in presets:
+        load_config(preset)

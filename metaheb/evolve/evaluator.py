@@ -20,7 +20,7 @@ import torch
 from metaheb.config import RayConfig, TaskConfig
 from metaheb.errors import UserError
 from metaheb.networks import PolicyNetwork
-from metaheb.rollout import BatchResult, rollout_batch
+from metaheb.rollout import BatchResult, evaluate_batch
 from metaheb.tasks import make_task
 
 _TASKS: dict[str, object] = {}  # per worker process: environments are built once and reused
@@ -34,7 +34,7 @@ def evaluate_batch_remote(
     key = repr(task_config)
     if key not in _TASKS:
         _TASKS[key] = make_task(task_config)
-    return rollout_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
+    return evaluate_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
 
 
 class RayEvaluator:
@@ -59,6 +59,7 @@ class RayEvaluator:
             fitness=np.concatenate([r.fitness for r in results]),
             steps=np.concatenate([r.steps for r in results]),
             seconds=max(r.seconds for r in results),  # the slowest batch: the critical path
+            by_morphology=np.concatenate([r.by_morphology for r in results]),
         )
 
 

@@ -46,6 +46,8 @@ class GenerationLog:
                 record[key],
                 step,
             )
+        for name, value in record.get("morphologies", {}).items():
+            self.writer.add_scalar(f"morphology/{name}", value, step)
         self.writer.flush()
         self.bar.set_postfix(
             best=f"{record['best']:.2f}",

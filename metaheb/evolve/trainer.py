@@ -121,6 +121,10 @@ def _evolve(
                 "seconds": seconds,
                 "eval_seconds": problem.last_result.seconds,
                 "spread": search_spread(searcher),
+                "morphologies": {
+                    name: float(np.nanmean(problem.last_result.by_morphology[:, k]))
+                    for k, name in enumerate(config.task.morphologies)
+                },
             }
         )
         if fitness.max() > best_fitness:

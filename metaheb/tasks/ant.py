@@ -9,6 +9,8 @@ pybullet's AntBulletEnv:
   no plasticity happens during them; they count inside the ``max_steps`` (1000) limit;
 - fitness = forward progress, the torso's x at the end minus its x at reset, not gymnasium's
   shaped reward (no control or survival terms);
+- morphologies: the body is a named MJCF file (``envs/ant/``: intact, or one lower leg shortened
+  to a quarter); with several, a genome's fitness is its mean over them, one episode each;
 - early stop: after step ``early_stop_after`` (200), when the per-step progress has been negative
   for more than ``early_stop_patience`` (30) steps in a row; or on a fall, which is Ant-v5's own
   "unhealthy" termination (torso z outside [0.2, 1.0]).
@@ -20,6 +22,7 @@ import gymnasium as gym
 import numpy as np
 
 from metaheb.config import TaskConfig
+from metaheb.tasks.morphologies import morphology_path
 
 
 class AntTask:
@@ -31,18 +34,23 @@ class AntTask:
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
-        self._envs: list[gym.Env] = []
+        self.model_files = {name: morphology_path(name) for name in config.morphologies}
+        self._envs: dict[str, list[gym.Env]] = {name: [] for name in config.morphologies}
 
-    def envs(self, count: int) -> list[gym.Env]:
-        """``count`` environments, created once per process and reused across batches."""
-        while len(self._envs) < count:
+    def envs(self, count: int, morphology: str) -> list[gym.Env]:
+        """``count`` environments of a morphology, created once per process and reused."""
+        pool = self._envs[morphology]
+        while len(pool) < count:
             # The unwrapped env: the episode limit and early stop are ours, and the wrappers'
-            # checks cost about a quarter of a step.
+            # checks cost about a quarter of a step. The fall test is the torso below 0.2 only.
             env = gym.make(
-                "Ant-v5", include_cfrc_ext_in_observation=False, healthy_z_range=(0.2, 10.0)
+                "Ant-v5",
+                xml_file=str(self.model_files[morphology]),
+                include_cfrc_ext_in_observation=False,
+                healthy_z_range=(0.2, 10.0),
             ).unwrapped
-            self._envs.append(env)
-        return self._envs[:count]
+            pool.append(env)
+        return pool[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
         """Reset each env with its own seed (gymnasium's reset noise); stack the observations."""

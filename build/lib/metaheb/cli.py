@@ -1,0 +1,128 @@
+"""Command line: ``metaheb train [CONFIG.toml] [section.key=value ...]``.
+
+Bad input (a ``UserError``, or a usage mistake) prints one line and exits with code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from metaheb.config import Config, load_config
+from metaheb.errors import UserError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="metaheb")
+def cli() -> None:
+    """Evolve Hebbian plasticity rules (Najarro & Risi 2020) over Ray workers."""
+
+
+def config_from_args(args: tuple[str, ...]) -> Config:
+    """``[CONFIG.toml] [section.key=value ...]`` -> a validated config."""
+    config_path = None
+    overrides = list(args)
+    if overrides and "=" not in overrides[0]:
+        config_path = overrides.pop(0)
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"argument {item!r} is not key=value; the config file comes first")
+    return load_config(config_path, overrides)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train(args: tuple[str, ...]) -> None:
+    """Evolve a population: CONFIG.toml (optional, else defaults) then key=value overrides.
+
+    Example: metaheb train envs/ant-quick.toml evolve.popsize=16 run.seed=3
+    """
+    config = config_from_args(args)
+    from metaheb.evolve.trainer import train as run_training  # heavy imports only when needed
+
+    run_training(config, echo=click.echo)
+
+
+@cli.command()
+@click.argument("run_dir")
+def resume(run_dir: str) -> None:
+    """Continue a stopped run from its last checkpoint (same numbers as an unbroken run).
+
+    Example: metaheb resume runs/quickstart
+    """
+    from metaheb.evolve.trainer import resume as resume_training
+
+    resume_training(run_dir, echo=click.echo)
+
+
+@cli.command()
+@click.option("--out-dir", default="runs", show_default=True, help="Folder holding the runs.")
+def runs(out_dir: str) -> None:
+    """List the runs in OUT_DIR: status, generations, best fitness."""
+    from metaheb.runs import summarize_runs
+
+    rows = summarize_runs(out_dir)
+    if not rows:
+        click.echo(f"no runs in {out_dir}")
+        return
+    click.echo(f"{'run':<40}{'status':<10}{'generations':>12}{'best':>10}  search")
+    for row in rows:
+        best = "-" if row["best"] is None else f"{row['best']:.3f}"
+        click.echo(
+            f"{row['name']:<40}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
+            f"{best:>10}  {row['search']}"
+        )
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def inspect(args: tuple[str, ...]) -> None:
+    """Print the network, the genome layout (which slice is what) and its size; run nothing.
+
+    Example: metaheb inspect envs/ant-quick.toml network.rule=ABC network.init=coevolved
+    """
+    config = config_from_args(args)
+    from metaheb.networks import PolicyNetwork
+    from metaheb.rules import RULES
+    from metaheb.tasks import make_task
+
+    task = make_task(config.task)
+    network = PolicyNetwork.for_task(
+        config.network, task.obs_dim, task.act_dim, task.output_activation
+    )
+    sizes = "-".join(map(str, network.sizes))
+    click.echo(f"task {config.task.name}: {task.obs_dim} observations, {task.act_dim} actions")
+    click.echo(f"network {sizes}, no bias, tanh hidden, {network.output_activation} output")
+    if network.plastic:
+        rule = RULES[network.rule]
+        init = {
+            "uniform": f"U(-{network.init_scale}, {network.init_scale}) each episode",
+            "normal": f"N(0, {network.init_std}^2) each episode",
+            "coevolved": "co-evolved (in the genome)",
+        }[network.init]
+        click.echo(f"model hebbian: rule {rule.name}, dw = {rule.equation}")
+        click.echo(f"initial weights {init}; normalise {network.normalise}")
+    else:
+        click.echo("model static: the genome is the weights")
+    click.echo("genome layout:")
+    click.echo(network.genome_layout.describe())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the command, turning user errors into one line and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="metaheb", standalone_mode=False)
+    except UserError as err:
+        click.echo(f"metaheb: error: {err}", err=True)
+        sys.exit(2)
+    except click.UsageError as err:
+        click.echo(f"metaheb: error: {err.format_message()} (see metaheb --help)", err=True)
+        sys.exit(2)
+    except click.Abort:
+        click.echo("metaheb: aborted", err=True)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

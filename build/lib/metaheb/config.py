@@ -1,0 +1,250 @@
+"""Typed configuration: TOML files plus ``section.key=value`` overrides, checked before any work.
+
+Every key has a default here, so a config file names only what it changes. Unknown keys, values
+of the wrong type and out-of-range values raise ``UserError`` with one line naming the key and the
+fix, before a run directory or a Ray cluster exists.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from metaheb.errors import UserError
+from metaheb.rules import RULES
+
+
+@dataclass
+class RunConfig:
+    name: str = ""  # directory name under out_dir; empty: <task>-<model>-s<seed>-<timestamp>
+    seed: int = 0
+    out_dir: str = "runs"
+
+
+@dataclass
+class TaskConfig:
+    name: str = "ant"
+    max_steps: int = 1000  # the episode limit, burn-in included
+    burn_in: int = 40  # zero-action steps at the start, with no plasticity
+    early_stop_after: int = 200  # early stop is only considered after this step
+    early_stop_patience: int = 30  # stop after more than this many steps of negative progress
+
+
+@dataclass
+class NetworkConfig:
+    model: str = "hebbian"
+    rule: str = "ABCD_lr"
+    hidden: list[int] = field(default_factory=lambda: [128, 64])
+    # Weights at the start of every episode: "uniform" U(-init_scale, init_scale), "normal"
+    # N(0, init_std^2), both drawn fresh each episode; or "coevolved", part of the genome.
+    init: str = "uniform"
+    init_scale: float = 0.1
+    init_std: float = 0.024
+    normalise: str = "none"  # "max_abs": divide each layer by its max |w| after every update
+    bottleneck: int = 0  # K > 0: K shared rules and a synapse-to-rule assignment (bottleneck.py)
+    encoder: str = "none"  # "carracing_conv": the paper's evolved convolutions (encoders.py)
+
+
+@dataclass
+class EvolveConfig:
+    algorithm: str = "openes"
+    popsize: int = 200
+    generations: int = 300
+    init_std: float = 1.0  # the search starts at theta ~ N(0, init_std^2)
+    lr: float = 0.2
+    lr_decay: float = 0.995
+    lr_min: float = 0.001
+    sigma: float = 0.1
+    sigma_decay: float = 0.999
+    sigma_min: float = 0.01
+    l2: float = 0.01  # fitness -= l2 * mean(theta^2) before ranking (OpenES)
+    shaping: str = "centered"  # OpenES and PGPE: "centered" ranks (standardised) or "raw" fitness
+    stdev_lr: float = 0.1  # PGPE's learning rate of sigma (lr is its ClipUp centre rate)
+    # Episode seeds (start state and random initial weights): "member", one per (generation,
+    # member), as the paper; "generation", shared by a generation's members (common random
+    # numbers); "fixed", one episode for every evaluation (a deterministic objective).
+    seeding: str = "member"
+
+
+@dataclass
+class RayConfig:
+    address: str = ""  # empty: start an embedded local Ray; "auto" or "ray://host:10001": a cluster
+    num_workers: int = 0  # batches per generation; 0: one per CPU Ray reports
+
+
+@dataclass
+class Config:
+    run: RunConfig = field(default_factory=RunConfig)
+    task: TaskConfig = field(default_factory=TaskConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    evolve: EvolveConfig = field(default_factory=EvolveConfig)
+    ray: RayConfig = field(default_factory=RayConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+CHOICES = {
+    "task.name": ("ant",),
+    "network.model": ("hebbian", "static"),
+    "network.rule": tuple(RULES),
+    "network.init": ("uniform", "normal", "coevolved"),
+    "network.normalise": ("none", "max_abs"),
+    "network.encoder": ("none", "carracing_conv"),
+    "evolve.algorithm": ("openes", "cmaes", "sepcmaes", "pgpe", "snes"),
+    "evolve.shaping": ("centered", "raw"),
+    "evolve.seeding": ("member", "generation", "fixed"),
+}
+POSITIVE = (
+    "task.max_steps",
+    "evolve.popsize",
+    "evolve.generations",
+    "evolve.lr",
+    "evolve.sigma",
+    "network.init_scale",
+    "network.init_std",
+)
+NON_NEGATIVE = (
+    "task.burn_in",
+    "task.early_stop_after",
+    "task.early_stop_patience",
+    "evolve.init_std",
+    "evolve.lr_min",
+    "network.bottleneck",
+    "evolve.sigma_min",
+    "evolve.l2",
+    "evolve.stdev_lr",
+    "ray.num_workers",
+)
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
+    """Read a TOML file (or start from the defaults), apply ``key=value`` overrides, validate."""
+    data: dict[str, Any] = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise UserError(f"config file {str(path)!r} not found: give the path of a TOML file")
+        try:
+            data = tomllib.loads(path.read_text())
+        except tomllib.TOMLDecodeError as err:
+            raise UserError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    for item in overrides:
+        key, value = _parse_override(item)
+        section, _, name = key.partition(".")
+        if not name:
+            raise UserError(f"override {item!r} needs a dotted key like evolve.popsize=16")
+        data.setdefault(section, {})
+        if not isinstance(data[section], dict):
+            raise UserError(f"config key {section!r} must be a table of keys")
+        data[section][name] = value
+    return config_from_dict(data)
+
+
+def config_from_dict(data: dict[str, Any]) -> Config:
+    """Build and validate a ``Config`` from nested dicts (as TOML or a saved run gives them)."""
+    sections = {}
+    for section_field in dataclasses.fields(Config):
+        given = data.get(section_field.name, {})
+        if not isinstance(given, dict):
+            raise UserError(
+                f"config key {section_field.name!r} must be a table, like [{section_field.name}]"
+            )
+        sections[section_field.name] = _build_section(section_field.name, section_field.type, given)
+    unknown = set(data) - set(sections)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise UserError(f"unknown config section {name!r}{_suggest(name, sections)}")
+    config = Config(**sections)
+    _validate(config)
+    return config
+
+
+def _build_section(section: str, cls_name: Any, given: dict[str, Any]) -> Any:
+    cls = globals()[cls_name] if isinstance(cls_name, str) else cls_name
+    hints = typing.get_type_hints(cls)
+    values = {}
+    for key, value in given.items():
+        if key not in hints:
+            raise UserError(f"unknown config key '{section}.{key}'{_suggest(key, hints, section)}")
+        values[key] = _coerce(f"{section}.{key}", value, hints[key])
+    return cls(**values)
+
+
+def _coerce(key: str, value: Any, hint: Any) -> Any:
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise UserError(f"config key {key!r} must be a list, like {key}=[128, 64]")
+        return [_coerce(key, item, item_type) for item in value]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"union types are not supported in config ({key})")
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint is str and not isinstance(value, str):
+        return str(value)
+    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
+        raise UserError(
+            f"config key {key!r} must be {hint.__name__}, got {type(value).__name__} {value!r}"
+        )
+    return value
+
+
+def _validate(config: Config) -> None:
+    flat = {
+        f"{section}.{key}": value
+        for section, table in config.to_dict().items()
+        for key, value in table.items()
+    }
+    for key, allowed in CHOICES.items():
+        if flat[key] not in allowed:
+            raise UserError(
+                f"config key {key!r} is {flat[key]!r}; choose one of: {', '.join(allowed)}"
+            )
+    for key in POSITIVE:
+        if flat[key] <= 0:
+            raise UserError(f"config key {key!r} must be > 0, got {flat[key]}")
+    for key in NON_NEGATIVE:
+        if flat[key] < 0:
+            raise UserError(f"config key {key!r} must be >= 0, got {flat[key]}")
+    if any(size <= 0 for size in config.network.hidden):
+        raise UserError(
+            f"config key 'network.hidden' must hold positive sizes, got {config.network.hidden}"
+        )
+    if config.evolve.algorithm in ("openes", "pgpe") and config.evolve.popsize % 2:
+        raise UserError(
+            "evolve.popsize must be even for the antithetic pairs of OpenES and PGPE, "
+            f"got {config.evolve.popsize}"
+        )
+    if config.network.encoder != "none" and config.task.name == "ant":
+        raise UserError(
+            f"network.encoder {config.network.encoder!r} reads pixels; the ant task gives a "
+            "state vector: use network.encoder=none"
+        )
+    if config.task.burn_in >= config.task.max_steps:
+        raise UserError("task.burn_in must be smaller than task.max_steps")
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    key, sep, text = item.partition("=")
+    if not sep or not key.strip():
+        raise UserError(f"override {item!r} is not key=value, e.g. evolve.popsize=16")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = text  # a bare word such as task.name=ant is a string
+    return key.strip(), value
+
+
+def _suggest(name: str, known: Any, section: str = "") -> str:
+    close = difflib.get_close_matches(name, list(known), n=1)
+    if not close:
+        return f"; known keys: {', '.join(sorted(known))}"
+    return f"; did you mean '{section + '.' if section else ''}{close[0]}'?"

@@ -1,0 +1,34 @@
+"""The CarRacing pixel encoder of Najarro & Risi (2020): two small convolutions, evolved directly.
+
+Input: an 84x84 RGB frame scaled to [0, 1], channels first. Then
+
+    conv 3->6, 3x3, stride 1, no bias -> tanh -> maxpool 2     (84 -> 82 -> 41)
+    conv 6->8, 5x5, stride 2, no bias -> tanh -> maxpool 2     (41 -> 19 -> 9)
+    flatten -> 8 x 9 x 9 = 648 features
+
+Only the fully connected layers after it are plastic; the 162 + 1,200 = 1,362 convolution
+weights are part of the genome and fixed during an episode. Every agent of a batch has its own
+convolution weights: the batch runs as one grouped convolution (groups = agents).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+CONV_SHAPES: dict[str, tuple[tuple[int, int, int, int], ...]] = {
+    "carracing_conv": ((6, 3, 3, 3), (8, 6, 5, 5)),
+}
+CONV_STRIDES = {"carracing_conv": (1, 2)}
+FEATURES = {"carracing_conv": 648}
+FRAME = {"carracing_conv": (3, 84, 84)}
+
+
+def conv_features(name: str, frames: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
+    """``(P, 3, 84, 84)`` frames and per-agent kernels ``(P, out, in, k, k)`` -> ``(P, 648)``."""
+    agents = frames.shape[0]
+    x = frames.reshape(1, -1, *frames.shape[2:])  # agents stacked as channel groups
+    for kernel, stride in zip(kernels, CONV_STRIDES[name]):
+        grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
+        x = F.max_pool2d(torch.tanh(F.conv2d(x, grouped, stride=stride, groups=agents)), 2)
+    return x.reshape(agents, -1)

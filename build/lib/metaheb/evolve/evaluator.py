@@ -1,0 +1,93 @@
+"""Evaluate a population over Ray workers: one batch per worker per generation.
+
+A generation's population is cut into ``num_workers`` contiguous batches; each batch is one Ray
+task that steps its agents in lockstep (``metaheb.rollout``). Each agent's episode seed is a
+function of (run seed, generation, member) alone, so the fitness of every member is the same
+whether one worker or many evaluated it. A task whose worker process dies is run again by Ray
+(``max_retries``), on the same inputs, so it returns the same numbers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import numpy as np
+import ray
+import torch
+
+from metaheb.config import RayConfig, TaskConfig
+from metaheb.errors import UserError
+from metaheb.networks import PolicyNetwork
+from metaheb.rollout import BatchResult, rollout_batch
+from metaheb.tasks import make_task
+
+_TASKS: dict[str, object] = {}  # per worker process: environments are built once and reused
+
+
+@ray.remote(num_cpus=1, max_retries=3)
+def evaluate_batch_remote(
+    task_config: TaskConfig, network: PolicyNetwork, genomes: np.ndarray, seeds: list[int]
+) -> BatchResult:
+    torch.set_num_threads(1)  # one worker per core; Ray leaves torch's intra-op pool at all cores
+    key = repr(task_config)
+    if key not in _TASKS:
+        _TASKS[key] = make_task(task_config)
+    return rollout_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
+
+
+class RayEvaluator:
+    """Splits a population into per-worker batches and gathers their fitness in member order."""
+
+    def __init__(self, task_config: TaskConfig, network: PolicyNetwork, num_workers: int) -> None:
+        self.task_config = task_config
+        self.network = network
+        self.num_workers = num_workers
+
+    def evaluate(self, genomes: torch.Tensor, seeds: Sequence[int]) -> BatchResult:
+        parts = np.array_split(np.arange(len(seeds)), min(self.num_workers, len(seeds)))
+        values = genomes.detach().cpu().numpy()
+        futures = [
+            evaluate_batch_remote.remote(
+                self.task_config, self.network, values[part], [seeds[k] for k in part]
+            )
+            for part in parts
+        ]
+        results = ray.get(futures)
+        return BatchResult(
+            fitness=np.concatenate([r.fitness for r in results]),
+            steps=np.concatenate([r.steps for r in results]),
+            seconds=max(r.seconds for r in results),  # the slowest batch: the critical path
+        )
+
+
+@contextmanager
+def ray_session(config: RayConfig) -> Iterator[int]:
+    """Connect to Ray (an embedded local instance unless an address is given); yield worker count.
+
+    A Ray already initialised by the caller is used as it is and left running.
+    """
+    started = False
+    if not ray.is_initialized():
+        options = {"include_dashboard": False, "logging_level": logging.ERROR}
+        try:
+            if config.address:
+                ray.init(address=config.address, **options)
+            else:
+                ray.init(num_cpus=config.num_workers or None, **options)
+        except (ConnectionError, ValueError, RuntimeError) as err:
+            first_line = (
+                str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            )
+            raise UserError(
+                f"cannot start or reach Ray at {config.address or 'local'}: {first_line}; "
+                "check ray.address (empty for a local Ray)"
+            ) from None
+        started = True
+    try:
+        cpus = int(ray.cluster_resources().get("CPU", 1))
+        yield config.num_workers or max(cpus, 1)
+    finally:
+        if started:
+            ray.shutdown()

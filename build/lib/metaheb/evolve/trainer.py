@@ -1,0 +1,146 @@
+"""The generation loop: ask, evaluate over Ray, tell, log, keep the best agent, checkpoint.
+
+Read top to bottom: build the task, network and searcher from the config; then each generation
+one ``searcher.step()`` (ask -> Ray evaluation -> tell), one metrics record, the best agent so
+far and a checkpoint written to the run directory. ``resume`` rebuilds the same objects from a
+run directory, restores the checkpoint and continues: the metrics it writes are those an
+uninterrupted run writes.
+"""
+
+from __future__ import annotations
+
+import time
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from metaheb.config import Config, config_from_dict
+from metaheb.errors import UserError
+from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
+from metaheb.evolve.evaluator import RayEvaluator, ray_session
+from metaheb.evolve.problem import RolloutProblem
+from metaheb.evolve.progress import GenerationLog
+from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
+from metaheb.networks import PolicyNetwork
+from metaheb.runs import RunDirectory, save_agent
+from metaheb.tasks import make_task
+
+Echo = Callable[[str], None]
+
+
+def train(config: Config, echo: Echo = print) -> Path:
+    """Run one evolution job to completion in a new run directory; return its path."""
+    network = _network(config, echo)
+    with ray_session(config.ray) as num_workers:
+        name = config.run.name or RunDirectory.default_name(
+            config.task.name, config.network.model, config.run.seed
+        )
+        run = RunDirectory.create(config.run.out_dir, name)
+        run.write_config(config.to_dict())
+        echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
+        _evolve(config, run, network, num_workers, echo, checkpoint=None)
+    return run.path
+
+
+def resume(path: str | Path, echo: Echo = print) -> Path:
+    """Continue a stopped run from its last checkpoint, in the same run directory."""
+    run = RunDirectory(Path(path))
+    if not (run.path / "config.toml").is_file():
+        raise UserError(f"{str(path)!r} is not a run directory (no config.toml): give runs/NAME")
+    if not run.checkpoint_path.is_file():
+        raise UserError(f"run {str(path)!r} has no checkpoint yet: start it again with train")
+    config = config_from_dict(tomllib.loads((run.path / "config.toml").read_text()))
+    checkpoint = load_checkpoint(run.checkpoint_path)
+    done = checkpoint["generations_done"]
+    if done >= config.evolve.generations:
+        raise UserError(f"run {str(path)!r} is already complete ({done} generations)")
+    network = _network(config, echo)
+    with ray_session(config.ray) as num_workers:
+        echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
+        _evolve(config, run, network, num_workers, echo, checkpoint)
+    return run.path
+
+
+def _network(config: Config, echo: Echo) -> PolicyNetwork:
+    task = make_task(config.task)
+    network = PolicyNetwork.for_task(
+        config.network, task.obs_dim, task.act_dim, task.output_activation
+    )
+    size = network.genome_layout.size
+    check_memory(config.evolve, size)
+    sizes = "-".join(map(str, network.sizes))
+    model = f"Hebbian ({network.rule}, init {network.init})" if network.plastic else "static"
+    echo(f"network {sizes}, {model}: genome of {size:,} values; {config.evolve.algorithm}")
+    return network
+
+
+def _evolve(
+    config: Config,
+    run: RunDirectory,
+    network: PolicyNetwork,
+    num_workers: int,
+    echo: Echo,
+    checkpoint: dict[str, Any] | None,
+) -> None:
+    evaluator = RayEvaluator(config.task, network, num_workers)
+    problem = RolloutProblem(
+        network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
+    )
+    searcher = make_searcher(config.evolve, problem, config.run.seed)
+    start, best_fitness = 0, -np.inf
+    if checkpoint is not None:
+        restore(checkpoint, searcher, problem)
+        start, best_fitness = checkpoint["generations_done"], checkpoint["best_fitness"]
+        run.truncate_metrics(start)  # a generation cut off after its metrics line runs again
+    agent_meta = {
+        "task": vars(config.task),
+        "network": network.to_dict(),
+        "run_seed": config.run.seed,
+    }
+    log = GenerationLog(run, config.evolve.generations, echo, start=start)
+
+    for generation in range(start, config.evolve.generations):
+        problem.generation = generation
+        started = time.perf_counter()
+        searcher.step()
+        seconds = time.perf_counter() - started
+        fitness, steps = problem.last_result.fitness, int(problem.last_result.steps.sum())
+        log.record(
+            {
+                "generation": generation,
+                "best": float(fitness.max()),
+                "mean": float(fitness.mean()),
+                "std": float(fitness.std()),
+                "min": float(fitness.min()),
+                "nonfinite": problem.last_nonfinite,
+                "env_steps": steps,
+                "env_steps_per_s": steps / seconds,
+                "seconds": seconds,
+                "eval_seconds": problem.last_result.seconds,
+                "spread": search_spread(searcher),
+            }
+        )
+        if fitness.max() > best_fitness:
+            best = int(fitness.argmax())
+            best_fitness = float(fitness[best])
+            save_agent(
+                run.agent_path("best"),
+                searcher.population.values[best].numpy(),
+                {
+                    **agent_meta,
+                    "fitness": best_fitness,
+                    "generation": generation,
+                    "episode_seed": problem.last_seeds[best],
+                },
+            )
+        save_checkpoint(run.checkpoint_path, generation + 1, best_fitness, searcher, problem)
+    log.close()
+    save_agent(
+        run.agent_path("center"),
+        search_center(searcher).numpy(),
+        {**agent_meta, "generation": config.evolve.generations - 1},
+    )
+    echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")

@@ -1,0 +1,75 @@
+"""Run a batch of agents through their episodes in lockstep; return each agent's fitness.
+
+The network is evaluated once per step for the whole batch (batched matmuls and one in-place
+rule update per layer), so the per-step Python cost is paid once per batch, not per agent.
+Step order, as in Najarro & Risi's code: forward pass with the current weights; env step; early
+stop check (an agent whose episode ended gets no update on its final step); then the plastic
+update of every layer from that one forward pass. Agents whose episode ends leave the batch (their
+weights and rule terms are dropped) and the rest go on without waiting. An agent whose network
+outputs NaN or inf ends its episode there with NaN fitness, for the searcher to rank last.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from metaheb.networks import PolicyNetwork
+from metaheb.rules import Terms
+from metaheb.tasks.ant import AntTask
+
+
+@dataclass
+class BatchResult:
+    fitness: np.ndarray  # (n,) float64
+    steps: np.ndarray  # (n,) env steps each episode took
+    seconds: float = 0.0  # wall time of the batch where it ran
+
+
+@torch.no_grad()
+def rollout_batch(
+    task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
+) -> BatchResult:
+    """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``."""
+    started = time.perf_counter()
+    config = task.config
+    envs = task.envs(len(seeds))
+    obs = task.reset(envs, list(seeds))
+    weights, terms = network.start_episode(genomes, seeds)
+    score = task.score(task.x_positions(envs))
+    active = np.arange(len(seeds))
+    zero_action = np.zeros((len(seeds), task.act_dim))
+    diverged = np.zeros(len(seeds), dtype=bool)
+
+    for step in range(config.max_steps):
+        acting = step >= config.burn_in
+        if acting:
+            activations = network.forward(weights, torch.from_numpy(obs).float())
+            actions = activations[-1].numpy()
+            broken = ~np.isfinite(actions).all(axis=1)
+            if broken.any():  # the physics would reset itself and hide it: end those episodes
+                diverged[active[broken]] = True
+                actions = np.where(broken[:, None], 0.0, actions)
+        else:
+            actions = zero_action[: len(active)]
+        live_envs = [envs[k] for k in active]
+        obs, fell = task.step(live_envs, actions)
+        done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
+        if done.any():
+            keep = np.flatnonzero(~done)
+            index = torch.from_numpy(keep)
+            weights = [w[index] for w in weights]
+            terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
+            active, obs = active[keep], obs[keep]
+            if acting:
+                activations = [a[index] for a in activations]
+            if len(active) == 0:
+                break
+        if acting and network.plastic:
+            network.plasticity_step(weights, activations, terms)
+    fitness = np.where(diverged, np.nan, score.fitness)
+    return BatchResult(fitness, score.steps.copy(), time.perf_counter() - started)

@@ -1,0 +1,16 @@
+"""Tasks: an environment, how an agent's output becomes an action, and how an episode is scored.
+
+A task knows nothing of networks, genomes or evolution (layer 1 of the design).
+"""
+
+from __future__ import annotations
+
+from metaheb.config import TaskConfig
+from metaheb.tasks.ant import AntTask
+
+TASKS = {"ant": AntTask}
+
+
+def make_task(config: TaskConfig) -> AntTask:
+    """Build the task named by ``config.name`` (the config has already checked the name)."""
+    return TASKS[config.name](config)

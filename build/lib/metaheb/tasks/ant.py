@@ -1,0 +1,92 @@
+"""MuJoCo quadruped: gymnasium's Ant-v5 physics, scored by distance walked along +x.
+
+Protocol of Najarro & Risi (2020), quadruped experiments, with gymnasium's Ant-v5 in place of
+pybullet's AntBulletEnv:
+
+- observation: Ant-v5 without contact forces (27 numbers: torso height and orientation, joint
+  angles, velocities), fed raw to the network;
+- the first ``burn_in`` (40) steps apply zero action, so the body settles before the policy acts;
+  no plasticity happens during them; they count inside the ``max_steps`` (1000) limit;
+- fitness = forward progress, the torso's x at the end minus its x at reset, not gymnasium's
+  shaped reward (no control or survival terms);
+- early stop: after step ``early_stop_after`` (200), when the per-step progress has been negative
+  for more than ``early_stop_patience`` (30) steps in a row; or on a fall, which is Ant-v5's own
+  "unhealthy" termination (torso z outside [0.2, 1.0]).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from metaheb.config import TaskConfig
+
+
+class AntTask:
+    """Ant-v5 environments plus the forward-progress score; one env per agent of a batch."""
+
+    obs_dim = 27
+    act_dim = 8
+    output_activation = "tanh"
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.config = config
+        self._envs: list[gym.Env] = []
+
+    def envs(self, count: int) -> list[gym.Env]:
+        """``count`` environments, created once per process and reused across batches."""
+        while len(self._envs) < count:
+            # The unwrapped env: the episode limit and early stop are ours, and the wrappers'
+            # checks cost about a quarter of a step.
+            env = gym.make(
+                "Ant-v5", include_cfrc_ext_in_observation=False, healthy_z_range=(0.2, 10.0)
+            ).unwrapped
+            self._envs.append(env)
+        return self._envs[:count]
+
+    def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
+        """Reset each env with its own seed (gymnasium's reset noise); stack the observations."""
+        return np.stack([env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)])
+
+    def step(self, envs: list[gym.Env], actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Step every env with its action row; return (observations, fell)."""
+        observations, fell = [], []
+        for env, action in zip(envs, actions):
+            obs, _, terminated, _, _ = env.step(action)
+            observations.append(obs)
+            fell.append(terminated)
+        return np.stack(observations), np.asarray(fell, dtype=bool)
+
+    @staticmethod
+    def x_positions(envs: list[gym.Env]) -> np.ndarray:
+        return np.array([env.unwrapped.data.qpos[0] for env in envs])
+
+    def score(self, start_x: np.ndarray) -> ForwardProgress:
+        return ForwardProgress(start_x, self.config)
+
+
+class ForwardProgress:
+    """Fitness and early stop for a batch of Ant episodes, indexed by agent."""
+
+    def __init__(self, start_x: np.ndarray, config: TaskConfig) -> None:
+        self.config = config
+        self.start_x = start_x.astype(np.float64)
+        self.last_x = self.start_x.copy()
+        self.negative_run = np.zeros(len(start_x), dtype=np.int64)
+        self.steps = np.zeros(len(start_x), dtype=np.int64)
+
+    def update(self, step: int, agents: np.ndarray, x: np.ndarray, fell: np.ndarray) -> np.ndarray:
+        """Record step ``step`` (0-based) for ``agents``; return which of them are now done."""
+        progress = x - self.last_x[agents]
+        self.last_x[agents] = x
+        self.steps[agents] = step + 1
+        negative = progress < 0
+        self.negative_run[agents] = np.where(negative, self.negative_run[agents] + 1, 0)
+        stalled = (step >= self.config.early_stop_after) & (
+            self.negative_run[agents] > self.config.early_stop_patience
+        )
+        return fell | stalled | (step + 1 >= self.config.max_steps)
+
+    @property
+    def fitness(self) -> np.ndarray:
+        return self.last_x - self.start_x
