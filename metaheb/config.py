@@ -36,6 +36,12 @@ class TaskConfig:
     early_stop_patience: int = 30  # stop after more than this many steps of negative progress
     # Bodies each genome is evaluated on (envs/ant/NAME.xml); fitness is the mean over them.
     morphologies: list[str] = field(default_factory=lambda: ["intact"])
+    # Damage during episodes (metaheb/damage.py): zero this fraction of the weights at this step,
+    # in these layers (0-based; empty: all); and motors that get no control all episode.
+    ablation_fraction: float = 0.0
+    ablation_step: int = 500
+    ablation_layers: list[int] = field(default_factory=list)
+    failed_actuators: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -114,6 +120,7 @@ POSITIVE = (
 )
 NON_NEGATIVE = (
     "task.burn_in",
+    "task.ablation_step",
     "task.early_stop_after",
     "task.early_stop_patience",
     "evolve.init_std",
@@ -230,6 +237,12 @@ def _validate(config: Config) -> None:
             f"network.encoder {config.network.encoder!r} reads pixels; the ant task gives a "
             "state vector: use network.encoder=none"
         )
+    if not 0.0 <= config.task.ablation_fraction <= 1.0:
+        raise UserError(
+            f"task.ablation_fraction must be within 0..1, got {config.task.ablation_fraction}"
+        )
+    if any(not 0 <= motor < 8 for motor in config.task.failed_actuators):
+        raise UserError("task.failed_actuators holds motor indices 0..7 of the Ant")
     if not config.task.morphologies:
         raise UserError('task.morphologies is empty: name at least one, e.g. ["intact"]')
     if config.task.burn_in >= config.task.max_steps:

@@ -7,6 +7,8 @@ stop check (an agent whose episode ended gets no update on its final step); then
 update of every layer from that one forward pass. Agents whose episode ends leave the batch (their
 weights and rule terms are dropped) and the rest go on without waiting. An agent whose network
 outputs NaN or inf ends its episode there with NaN fitness, for the searcher to rank last.
+Damage configured in the task (weight ablation at a step, failed motors) is applied on the way
+(``metaheb.damage``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from metaheb.damage import ablate_, ablation_due, disable_actuators
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import Terms
 from metaheb.tasks.ant import AntTask
@@ -70,6 +73,8 @@ def rollout_batch(
     diverged = np.zeros(len(seeds), dtype=bool)
 
     for step in range(config.max_steps):
+        if ablation_due(config, step):
+            ablate_(weights, [seeds[k] for k in active], config, len(network.layer_shapes))
         acting = step >= config.burn_in
         if acting:
             activations = network.forward(weights, torch.from_numpy(obs).float())
@@ -81,7 +86,7 @@ def rollout_batch(
         else:
             actions = zero_action[: len(active)]
         live_envs = [envs[k] for k in active]
-        obs, fell = task.step(live_envs, actions)
+        obs, fell = task.step(live_envs, disable_actuators(actions, config))
         done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
         if done.any():
             keep = np.flatnonzero(~done)

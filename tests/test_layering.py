@@ -16,6 +16,7 @@ LAYERS = {
     "networks": 2,
     "runs": 2,
     "rollout": 3,
+    "damage": 3,
     "evolve": 4,
     "cli": 5,
 }
