@@ -36,6 +36,7 @@ class TaskConfig:
     early_stop_patience: int = 30  # stop after more than this many steps of negative progress
     # Bodies each genome is evaluated on (envs/ant/NAME.xml); fitness is the mean over them.
     morphologies: list[str] = field(default_factory=lambda: ["intact"])
+    morphology_dir: str = ""  # a folder of one's own MJCF files; empty: the installed envs/ant
     # Damage during episodes (metaheb/damage.py): zero this fraction of the weights at this step,
     # in these layers (0-based; empty: all); and motors that get no control all episode.
     ablation_fraction: float = 0.0

@@ -70,7 +70,9 @@ def test_damage_shortens_one_lower_leg_to_a_quarter_and_nothing_else(name):
 
 
 def test_unknown_morphology_is_a_clear_error(tmp_path):
-    with pytest.raises(UserError, match="unknown morphology 'three_legs'; known: damaged_back"):
+    with pytest.raises(
+        UserError, match=r"unknown morphology 'three_legs' in .*; known: damaged_back"
+    ):
         make_task(TaskConfig(morphologies=["intact", "three_legs"]))
     result = subprocess.run(
         [
@@ -121,3 +123,40 @@ def test_training_records_fitness_per_morphology(tmp_path, local_ray):
         per = record["morphologies"]
         assert set(per) == {"intact", "damaged_front_right"}
         assert record["mean"] == pytest.approx((per["intact"] + per["damaged_front_right"]) / 2)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<mujoco><worldbody><body></mujoco>", "is not a valid MJCF file"),
+        ("<mujoco><worldbody/></mujoco>", "is not an Ant: it has 0 motors"),
+    ],
+)
+def test_a_malformed_morphology_file_is_one_line_and_exit_2(tmp_path, text, message):
+    (tmp_path / "broken.xml").write_text(text)
+    with pytest.raises(UserError, match=message):
+        make_task(TaskConfig(morphologies=["broken"], morphology_dir=str(tmp_path)))
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "metaheb.cli",
+            "train",
+            'task.morphologies=["broken"]',
+            f"task.morphology_dir={tmp_path}",
+            f"run.out_dir={tmp_path / 'runs'}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 2, result.stderr
+    (line,) = result.stderr.strip().splitlines()
+    assert message.split(":")[0] in line
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_users_own_morphology_folder(tmp_path):
+    (tmp_path / "mine.xml").write_text(morphology_path("damaged_back").read_text())
+    task = make_task(TaskConfig(morphologies=["mine"], morphology_dir=str(tmp_path)))
+    assert task.model_files["mine"] == tmp_path / "mine.xml"

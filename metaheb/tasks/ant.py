@@ -18,11 +18,14 @@ pybullet's AntBulletEnv:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import gymnasium as gym
 import mujoco
 import numpy as np
 
 from metaheb.config import TaskConfig
+from metaheb.errors import UserError
 from metaheb.tasks.morphologies import morphology_path
 
 
@@ -35,7 +38,11 @@ class AntTask:
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
-        self.model_files = {name: morphology_path(name) for name in config.morphologies}
+        self.model_files = {
+            name: morphology_path(name, config.morphology_dir) for name in config.morphologies
+        }
+        for name, path in self.model_files.items():
+            check_model(name, path)
         self._envs: dict[str, list[gym.Env]] = {name: [] for name in config.morphologies}
 
     def envs(self, count: int, morphology: str) -> list[gym.Env]:
@@ -84,6 +91,20 @@ class AntTask:
 
     def score(self, start_x: np.ndarray) -> ForwardProgress:
         return ForwardProgress(start_x, self.config)
+
+
+def check_model(name: str, path: Path) -> None:
+    """Compile a morphology's MJCF once, here, so a broken file is one line, not a worker crash."""
+    try:
+        model = mujoco.MjModel.from_xml_path(str(path))
+    except ValueError as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else "cannot be compiled"
+        raise UserError(f"morphology {name!r} ({path}) is not a valid MJCF file: {first}") from None
+    if model.nu != AntTask.act_dim or model.nq != 15:
+        raise UserError(
+            f"morphology {name!r} ({path}) is not an Ant: it has {model.nu} motors and "
+            f"{model.nq} position coordinates (an Ant has 8 and 15)"
+        )
 
 
 class ForwardProgress:
