@@ -1,14 +1,16 @@
-"""Benchmark the Ant rollout on one core: gymnasium's step, metaheb's step, the physics limit.
+"""Benchmark the Ant rollout on one core against the physics limit and a plain gymnasium loop.
 
-All in one run, env-steps/s on one core:
-- gymnasium: ``AntEnv.step`` with random actions, one env (the usual loop);
-- metaheb step: ``AntTask.step`` over a batch of agents, random actions (physics stepped directly);
-- physics: bare ``mj_step`` with Ant-v5's frame skip, the same batch (the limit);
-- rollout: metaheb's whole episode loop (Hebbian network forward + rule update + physics) over
-  the batch, coefficients near zero so that no agent stops early.
-Prints the ratios; ``--json PATH`` writes them.
+All in one run, env-steps/s on one core, Ant-v5 (intact), 27-128-64-8 Hebbian ABCD_lr network
+with coefficients near zero (no agent stops early, so every figure counts the same steps):
+- physics: bare ``mj_step`` with Ant-v5's frame skip over the batch's models (the limit);
+- rollout: metaheb's whole episode loop over a batch (observation, plastic network forward and
+  rule update for the batch, physics), for batch sizes 1, 8, 64 and 256;
+- gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
+  written per agent (matrix-vector products, in-place update).
+Prints rollout/physics and rollout/gymnasium-loop for every batch size; ``--json PATH`` writes
+the same figures.
 
-    python scripts/bench_rollout.py [--agents 64] [--steps 300] [--json out.json]
+    python scripts/bench_rollout.py [--steps 300] [--json out.json]
 """
 
 from __future__ import annotations
@@ -26,75 +28,85 @@ import torch
 from metaheb.config import TaskConfig
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
+from metaheb.rules import RULES, hebbian_step_
 from metaheb.runs import atomic_write_bytes
 from metaheb.tasks import make_task
 
+SIZES = (27, 128, 64, 8)
 
-def rate(function, steps: int) -> float:
+
+def physics_rate(task, agents: int, steps: int) -> float:
+    envs = task.envs(agents, "intact")
+    task.reset(envs, list(range(agents)))
+    actions = np.random.default_rng(0).uniform(-0.1, 0.1, (steps, agents, 8))
     started = time.perf_counter()
-    function()
-    return steps / (time.perf_counter() - started)
+    for t in range(steps):
+        for env, action in zip(envs, actions[t]):
+            env.data.ctrl[:] = action
+            mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
+    return agents * steps / (time.perf_counter() - started)
+
+
+def rollout_rate(task, agents: int, steps: int) -> float:
+    network = PolicyNetwork(SIZES)
+    genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
+    rollout_batch(task, network, genomes[:1], [0])  # warm up
+    started = time.perf_counter()
+    result = rollout_batch(task, network, genomes, list(range(agents)))
+    return float(result.steps.sum()) / (time.perf_counter() - started)
+
+
+def gymnasium_loop_rate(agents: int, steps: int) -> float:
+    """One agent at a time: wrapped gymnasium env, per-agent network and rule."""
+    network = PolicyNetwork(SIZES)
+    rule = RULES["ABCD_lr"]
+    env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False, max_episode_steps=steps)
+    done_steps = 0
+    started = time.perf_counter()
+    for agent in range(agents):
+        genome = 0.01 * torch.randn(1, network.genome_layout.size)
+        weights = [w[0] for w in network.random_weights([agent])]
+        terms = [rule.fold(c) for c in network.genome_layout.decode(genome)["rule"]]
+        obs, _ = env.reset(seed=agent)
+        for _ in range(steps):
+            activations = [torch.from_numpy(obs).float()]
+            for w in weights:
+                activations.append(torch.tanh(torch.mv(w, activations[-1])))
+            obs, _, terminated, truncated, _ = env.step(activations[-1].numpy())
+            done_steps += 1
+            for w, t, pre, post in zip(weights, terms, activations, activations[1:]):
+                hebbian_step_(w[None], pre[None], post[None], t)
+            if terminated or truncated:
+                break
+    return done_steps / (time.perf_counter() - started)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--agents", type=int, default=64)
     parser.add_argument("--steps", type=int, default=300)
+    parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64, 256])
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    rng = np.random.default_rng(0)
-    actions = rng.uniform(-1, 1, (args.steps, args.agents, 8))
     task = make_task(TaskConfig(max_steps=args.steps, burn_in=0))
-    envs = task.envs(args.agents, "intact")
-
-    reference = gym.make("Ant-v5", include_cfrc_ext_in_observation=False)
-    reference.reset(seed=0)
-
-    def gymnasium_loop() -> None:
-        for t in range(args.steps):
-            for k in range(args.agents // 8):  # fewer agents: the same per-step cost, sooner
-                reference.step(actions[t, k])
-
-    def metaheb_step() -> None:
-        task.reset(envs, list(range(args.agents)))
-        for t in range(args.steps):
-            task.step(envs, actions[t])
-
-    def physics() -> None:
-        task.reset(envs, list(range(args.agents)))
-        for t in range(args.steps):
-            for env, action in zip(envs, actions[t]):
-                env.data.ctrl[:] = action
-                mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
-
-    network = PolicyNetwork((27, 128, 64, 8))
-    genomes = 0.01 * torch.randn(args.agents, network.genome_layout.size)
-
-    def rollout() -> None:
-        rollout_batch(task, network, genomes, list(range(args.agents)))
-
-    metaheb_step()  # warm up
-    figures = {
-        "gymnasium_steps_per_s": rate(gymnasium_loop, args.steps * (args.agents // 8)),
-        "metaheb_step_steps_per_s": rate(metaheb_step, args.steps * args.agents),
-        "physics_steps_per_s": rate(physics, args.steps * args.agents),
-        "rollout_steps_per_s": rate(rollout, args.steps * args.agents),
-    }
-    physics_rate = figures["physics_steps_per_s"]
-    figures["metaheb_step_over_gymnasium"] = (
-        figures["metaheb_step_steps_per_s"] / figures["gymnasium_steps_per_s"]
-    )
-    figures["metaheb_step_over_physics"] = figures["metaheb_step_steps_per_s"] / physics_rate
-    figures["rollout_over_physics"] = figures["rollout_steps_per_s"] / physics_rate
-    print(f"Ant-v5, one core, batch of {args.agents}, {args.steps} steps; env-steps/s:")
-    for key in ("gymnasium", "metaheb_step", "physics", "rollout"):
-        print(f"  {key:<14}{figures[key + '_steps_per_s']:>10,.0f}")
+    plain = gymnasium_loop_rate(8, args.steps)
     print(
-        f"metaheb step / gymnasium step {figures['metaheb_step_over_gymnasium']:.2f}x; "
-        f"metaheb step / physics {figures['metaheb_step_over_physics']:.2f}; "
-        f"whole rollout (network + rule + physics) / physics {figures['rollout_over_physics']:.2f}"
+        f"Ant-v5, one core, {args.steps}-step episodes; gymnasium loop with the same network, "
+        f"one agent at a time: {plain:,.0f} env-steps/s"
     )
+    print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}{'rollout/loop':>14}")
+    figures = {"gymnasium_loop_steps_per_s": plain, "batches": {}}
+    for agents in args.batches:
+        limit = physics_rate(task, agents, args.steps)
+        ours = rollout_rate(task, agents, args.steps)
+        figures["batches"][agents] = {
+            "physics_steps_per_s": limit,
+            "rollout_steps_per_s": ours,
+            "rollout_over_physics": ours / limit,
+            "rollout_over_gymnasium_loop": ours / plain,
+        }
+        print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}{ours / plain:>14.2f}")
+    print("goals at batch 64: rollout/physics >= 0.85, rollout/loop >= 1.5")
     if args.json:
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=2).encode())
 
