@@ -37,6 +37,7 @@ class TaskConfig:
     # Bodies each genome is evaluated on (envs/ant/NAME.xml); fitness is the mean over them.
     morphologies: list[str] = field(default_factory=lambda: ["intact"])
     morphology_dir: str = ""  # a folder of one's own MJCF files; empty: the installed envs/ant
+    episodes: int = 1  # episodes per morphology for each evaluation (fitness: their mean)
     # Damage during episodes (metaheb/damage.py): zero this fraction of the weights at this step,
     # in these layers (0-based; empty: all); and motors that get no control all episode.
     ablation_fraction: float = 0.0
@@ -112,6 +113,7 @@ CHOICES = {
 }
 POSITIVE = (
     "task.max_steps",
+    "task.episodes",
     "evolve.popsize",
     "evolve.generations",
     "evolve.lr",

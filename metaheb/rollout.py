@@ -23,6 +23,7 @@ import torch
 from metaheb.damage import ablate_, ablation_due, disable_actuators
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import Terms
+from metaheb.seeding import repeat_seed
 from metaheb.tasks.ant import AntTask
 
 
@@ -32,22 +33,50 @@ class BatchResult:
     steps: np.ndarray  # (n,) env steps each agent took, all morphologies together
     seconds: float = 0.0  # wall time of the batch where it ran
     by_morphology: np.ndarray | None = None  # (n, M) fitness on each of task.morphologies
+    traces: list[WeightStats] | None = None  # every trace_every steps, when asked for
+
+
+@dataclass
+class WeightStats:
+    """Per-layer weight statistics of the agents still running at one step."""
+
+    step: int
+    agents: np.ndarray  # (a,) indices into the batch
+    mean_abs: np.ndarray  # (layers, a)
+    std: np.ndarray  # (layers, a)
+    max_abs: np.ndarray  # (layers, a)
+
+    @classmethod
+    def of(cls, step: int, agents: np.ndarray, weights: list[torch.Tensor]) -> WeightStats:
+        flat = [w.flatten(1) for w in weights]
+        return cls(
+            step,
+            agents.copy(),
+            torch.stack([w.abs().mean(1) for w in flat]).numpy(),
+            torch.stack([w.std(1) for w in flat]).numpy(),
+            torch.stack([w.abs().amax(1) for w in flat]).numpy(),
+        )
 
 
 @torch.no_grad()
 def evaluate_batch(
     task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
 ) -> BatchResult:
-    """One episode per agent on each of the task's morphologies; fitness is their mean."""
+    """``task.episodes`` episodes per agent on each morphology; fitness is the mean of all."""
     started = time.perf_counter()
-    results = [
-        rollout_batch(task, network, genomes, seeds, morphology)
-        for morphology in task.config.morphologies
-    ]
-    by_morphology = np.stack([r.fitness for r in results], axis=1)
+    by_morphology, steps = [], np.zeros(len(seeds), dtype=np.int64)
+    for morphology in task.config.morphologies:
+        episodes = []
+        for episode in range(task.config.episodes):
+            repeat = [repeat_seed(seed, episode) for seed in seeds]
+            result = rollout_batch(task, network, genomes, repeat, morphology)
+            episodes.append(result.fitness)
+            steps += result.steps
+        by_morphology.append(np.mean(episodes, axis=0))
+    by_morphology = np.stack(by_morphology, axis=1)
     return BatchResult(
         fitness=by_morphology.mean(axis=1),
-        steps=sum(r.steps for r in results),
+        steps=steps,
         seconds=time.perf_counter() - started,
         by_morphology=by_morphology,
     )
@@ -60,8 +89,13 @@ def rollout_batch(
     genomes: torch.Tensor,
     seeds: Sequence[int],
     morphology: str = "intact",
+    trace_every: int = 0,
 ) -> BatchResult:
-    """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``."""
+    """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``.
+
+    With ``trace_every = k > 0``, per-layer weight statistics are recorded at step 0 and every
+    k steps after (before that step's forward pass), and returned in ``traces``.
+    """
     started = time.perf_counter()
     config = task.config
     envs = task.envs(len(seeds), morphology)
@@ -72,7 +106,11 @@ def rollout_batch(
     zero_action = np.zeros((len(seeds), task.act_dim))
     diverged = np.zeros(len(seeds), dtype=bool)
 
+    traces: list[WeightStats] = []
+    layers = len(network.layer_shapes)
     for step in range(config.max_steps):
+        if trace_every and step % trace_every == 0:
+            traces.append(WeightStats.of(step, active, weights[:layers]))
         if ablation_due(config, step):
             ablate_(weights, [seeds[k] for k in active], config, len(network.layer_shapes))
         acting = step >= config.burn_in
@@ -101,4 +139,9 @@ def rollout_batch(
         if acting and network.plastic:
             network.plasticity_step(weights, activations, terms)
     fitness = np.where(diverged, np.nan, score.fitness)
-    return BatchResult(fitness, score.steps.copy(), time.perf_counter() - started)
+    return BatchResult(
+        fitness,
+        score.steps.copy(),
+        time.perf_counter() - started,
+        traces=traces if trace_every else None,
+    )

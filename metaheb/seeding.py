@@ -19,3 +19,10 @@ def population_seeds(mode: str, run_seed: int, generation: int, popsize: int) ->
         return episode_seeds(run_seed, generation, range(popsize))
     shared_generation = generation if mode == "generation" else 0
     return episode_seeds(run_seed, shared_generation, [0]) * popsize
+
+
+def repeat_seed(seed: int, episode: int) -> int:
+    """The seed of a genome's ``episode``-th episode (0: the seed itself)."""
+    if episode == 0:
+        return int(seed)
+    return int(np.random.SeedSequence([int(seed), episode]).generate_state(1)[0] >> 1)

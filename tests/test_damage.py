@@ -68,3 +68,44 @@ def test_default_task_has_no_damage():
     config = TaskConfig()
     assert config.ablation_fraction == 0 and config.failed_actuators == []
     assert dataclasses.asdict(config)["ablation_layers"] == []
+
+
+def test_weight_traces_show_the_ablation():
+    config = TaskConfig(max_steps=60, burn_in=5, ablation_fraction=0.5, ablation_step=40)
+    network = PolicyNetwork(SIZES)
+    generator = torch.Generator().manual_seed(3)
+    genomes = 0.01 * torch.randn(2, network.genome_layout.size, generator=generator)
+    result = rollout_batch(make_task(config), network, genomes, [8, 9], trace_every=1)
+    at = {trace.step: trace for trace in result.traces}
+    assert sorted(at) == list(range(60))  # gentle rules: nobody falls, every step traced
+    assert at[0].mean_abs.shape == (2, 2)  # (layers, agents)
+    assert np.all(at[0].max_abs <= 0.1)  # U(-0.1, 0.1) at the start
+    # Traces are taken before a step's cut: half the weights are gone one step later.
+    assert np.all(at[41].mean_abs < 0.6 * at[40].mean_abs)
+    assert np.all(at[39].mean_abs > 0.9 * at[40].mean_abs)
+
+
+@pytest.mark.parametrize("ablation", [0.0, 0.5])
+def test_a_seeded_evaluation_on_every_morphology_is_reproducible_to_the_bit(ablation):
+    from metaheb.rollout import evaluate_batch
+    from metaheb.tasks.morphologies import available_morphologies
+
+    config = TaskConfig(
+        max_steps=120,
+        burn_in=5,
+        morphologies=available_morphologies(),
+        ablation_fraction=ablation,
+        ablation_step=60,
+        episodes=2,
+    )
+    network = PolicyNetwork(SIZES)
+    genomes = torch.randn(3, network.genome_layout.size, generator=torch.Generator().manual_seed(5))
+    first = evaluate_batch(make_task(config), network, genomes, [1, 2, 3])
+    again = evaluate_batch(make_task(config), network, genomes, [1, 2, 3])
+    assert first.by_morphology.shape == (3, len(config.morphologies))
+    assert np.array_equal(first.by_morphology, again.by_morphology)
+    assert np.array_equal(first.fitness, again.fitness)
+    one_episode = evaluate_batch(
+        make_task(dataclasses.replace(config, episodes=1)), network, genomes, [1, 2, 3]
+    )
+    assert not np.array_equal(first.fitness, one_episode.fitness)  # the second episode counts
