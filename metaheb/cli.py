@@ -44,6 +44,29 @@ def train(args: tuple[str, ...]) -> None:
     run_training(config, echo=click.echo)
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("agent")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@click.option("--episodes", default=5, show_default=True, help="Seeded episodes per morphology.")
+def evaluate(agent: str, overrides: tuple[str, ...], episodes: int) -> None:
+    """Fitness of a saved agent (a RUN_DIR's best, or an agent file), mean +- std per morphology.
+
+    task.* overrides change what it is tested on, e.g. an unseen leg and an ablation:
+
+    metaheb evaluate runs/NAME 'task.morphologies=["damaged_front_left"]'
+    task.ablation_fraction=0.5 task.ablation_step=500
+    """
+    from metaheb.evaluate import evaluate_agent, resolve_agent
+
+    result = evaluate_agent(resolve_agent(agent), list(overrides), episodes)
+    for k, name in enumerate(result.morphologies):
+        scores = result.fitness[:, k]
+        click.echo(
+            f"{name:<24} {scores.mean():9.3f} +- {scores.std():7.3f}  "
+            f"({episodes} episodes: {' '.join(f'{x:.2f}' for x in scores)})"
+        )
+
+
 @cli.command()
 @click.argument("run_dir")
 def resume(run_dir: str) -> None:

@@ -147,6 +147,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
             data = tomllib.loads(path.read_text())
         except tomllib.TOMLDecodeError as err:
             raise UserError(f"config file {str(path)!r} is not valid TOML: {err}") from None
+    return config_from_dict(apply_overrides(data, overrides))
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set each ``section.key=value`` (the value read as TOML, else a string) in nested dicts."""
+    data = {
+        section: dict(table) if isinstance(table, dict) else table
+        for section, table in data.items()
+    }
     for item in overrides:
         key, value = _parse_override(item)
         section, _, name = key.partition(".")
@@ -156,7 +165,7 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
         if not isinstance(data[section], dict):
             raise UserError(f"config key {section!r} must be a table of keys")
         data[section][name] = value
-    return config_from_dict(data)
+    return data
 
 
 def config_from_dict(data: dict[str, Any]) -> Config:

@@ -18,6 +18,7 @@ LAYERS = {
     "rollout": 3,
     "damage": 3,
     "evolve": 4,
+    "evaluate": 4,
     "cli": 5,
 }
 
