@@ -67,6 +67,44 @@ def evaluate(agent: str, overrides: tuple[str, ...], episodes: int) -> None:
         )
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("agent")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@click.option("--seed", type=int, help="The episode's seed [default: the agent's own episode].")
+@click.option("--video", type=click.Path(dir_okay=False), help="Write the episode to this mp4.")
+@click.option("--traces", type=click.Path(dir_okay=False), help="Write the weight figure (png).")
+def replay(
+    agent: str,
+    overrides: tuple[str, ...],
+    seed: int | None,
+    video: str | None,
+    traces: str | None,
+) -> None:
+    """Replay one episode of an agent (a RUN_DIR's best, or an agent file); print its fitness.
+
+    task.* overrides choose the body and damage, e.g.:
+
+    metaheb replay runs/NAME 'task.morphologies=["damaged_front_left"]'
+    task.ablation_fraction=0.5 task.ablation_step=500 --video walk.mp4 --traces weights.png
+    """
+    from pathlib import Path
+
+    from metaheb.evaluate import resolve_agent
+    from metaheb.replay import plot_traces, replay_agent
+
+    saved = resolve_agent(agent)
+    seed = saved.meta.get("episode_seed", 0) if seed is None else seed
+    result = replay_agent(saved, list(overrides), seed, Path(video) if video else None)
+    click.echo(
+        f"{result.task.morphologies[0]}: fitness {result.fitness:.3f} in {result.steps} steps"
+    )
+    if video:
+        click.echo(f"video: {video} ({result.frames} frames)")
+    if traces:
+        plot_traces(result, Path(traces))
+        click.echo(f"weights: {traces}")
+
+
 @cli.command()
 @click.argument("run_dir")
 def resume(run_dir: str) -> None:

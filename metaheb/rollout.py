@@ -14,7 +14,7 @@ Damage configured in the task (weight ablation at a step, failed motors) is appl
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,11 +90,14 @@ def rollout_batch(
     seeds: Sequence[int],
     morphology: str = "intact",
     trace_every: int = 0,
+    on_step: Callable[[int, np.ndarray, list], None] | None = None,
 ) -> BatchResult:
     """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``.
 
     With ``trace_every = k > 0``, per-layer weight statistics are recorded at step 0 and every
-    k steps after (before that step's forward pass), and returned in ``traces``.
+    k steps after (before that step's forward pass), and returned in ``traces``. ``on_step``,
+    if given, is called after every env step with (step, agents still running, their envs):
+    replay renders frames there.
     """
     started = time.perf_counter()
     config = task.config
@@ -126,6 +129,8 @@ def rollout_batch(
         live_envs = [envs[k] for k in active]
         obs, fell = task.step(live_envs, disable_actuators(actions, config))
         done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
+        if on_step is not None:
+            on_step(step, active, live_envs)
         if done.any():
             keep = np.flatnonzero(~done)
             index = torch.from_numpy(keep)

@@ -1,0 +1,165 @@
+"""Replay one agent's episode: its fitness, an mp4 of it, and a figure of its weights over time.
+
+Video: MuJoCo renders offscreen (``MUJOCO_GL``, set to egl by ``metaheb/__init__``; osmesa where
+no EGL device exists) from a camera that follows the
+torso; each frame carries the step and the distance walked so far; imageio's ffmpeg plugin
+writes the mp4 (no system ffmpeg needed). The weight figure shows, per layer, the mean |w| over
+the episode and the distribution of the weights at a few moments, with the ablation step marked.
+Files are written to a temporary name and renamed, so an interrupted replay leaves nothing.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import mujoco
+import numpy as np
+import torch
+
+from metaheb.config import TaskConfig, apply_overrides, config_from_dict
+from metaheb.errors import UserError
+from metaheb.networks import PolicyNetwork
+from metaheb.rollout import BatchResult, WeightStats, rollout_batch
+from metaheb.runs import Agent
+from metaheb.tasks import make_task
+
+FPS = 20  # Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step
+
+
+@dataclass
+class Replay:
+    fitness: float
+    steps: int
+    traces: list[WeightStats]
+    task: TaskConfig
+    frames: int = 0
+
+
+def replay_agent(
+    agent: Agent,
+    overrides: list[str],
+    seed: int,
+    video: Path | None = None,
+    size: tuple[int, int] = (480, 640),
+) -> Replay:
+    """One episode of the agent on the first morphology of its (overridden) task."""
+    for item in overrides:
+        if not item.startswith("task."):
+            raise UserError(f"only task.* settings can change at replay, not {item!r}")
+    config = config_from_dict(apply_overrides({"task": agent.meta["task"]}, overrides)).task
+    task = make_task(config)
+    network = PolicyNetwork.from_dict(agent.meta["network"])
+    morphology = config.morphologies[0]
+    torch.set_num_threads(1)
+    writer = _VideoWriter(video, size) if video else None
+    try:
+        result: BatchResult = rollout_batch(
+            task,
+            network,
+            torch.from_numpy(agent.genome)[None],
+            [seed],
+            morphology,
+            trace_every=5,
+            on_step=writer.capture if writer else None,
+        )
+        frames = writer.finish() if writer else 0
+    except BaseException:
+        if writer:
+            writer.abort()
+        raise
+    return Replay(float(result.fitness[0]), int(result.steps[0]), result.traces, config, frames)
+
+
+class _VideoWriter:
+    """Renders the single agent's env after each step into an mp4, atomically."""
+
+    def __init__(self, path: Path, size: tuple[int, int]) -> None:
+        import imageio.v2 as imageio
+
+        self.path = path
+        self.tmp = path.with_name(f".{path.name}.tmp.mp4")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.writer = imageio.get_writer(self.tmp, fps=FPS, codec="libx264", macro_block_size=1)
+        self.size = size
+        self.renderer: mujoco.Renderer | None = None
+        self.camera = mujoco.MjvCamera()
+        self.frames = 0
+        self.start_x: float | None = None
+
+    def capture(self, step: int, agents: np.ndarray, envs: list) -> None:
+        if not len(envs):
+            return
+        env = envs[0]
+        if self.renderer is None:
+            self.renderer = mujoco.Renderer(env.model, *self.size)
+            self.camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
+            self.camera.trackbodyid = 1  # the torso
+            self.camera.distance, self.camera.elevation = 4.0, -20.0
+            self.start_x = float(env.data.qpos[0])
+        self.renderer.update_scene(env.data, camera=self.camera)
+        frame = self.renderer.render()
+        walked = float(env.data.qpos[0]) - (self.start_x or 0.0)
+        self.writer.append_data(_overlay(frame, f"step {step + 1}   distance {walked:+.2f}"))
+        self.frames += 1
+
+    def finish(self) -> int:
+        self.writer.close()
+        if self.renderer is not None:
+            self.renderer.close()
+        os.replace(self.tmp, self.path)
+        return self.frames
+
+    def abort(self) -> None:
+        self.writer.close()
+        self.tmp.unlink(missing_ok=True)
+
+
+def _overlay(frame: np.ndarray, text: str) -> np.ndarray:
+    from PIL import Image, ImageDraw
+
+    image = Image.fromarray(frame)
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, 0, 8 + 7 * len(text), 22), fill=(0, 0, 0))
+    draw.text((6, 5), text, fill=(255, 255, 255))
+    return np.asarray(image)
+
+
+def plot_traces(replay: Replay, path: Path) -> None:
+    """Per layer: mean |w| over the episode, and weight spread at a few moments."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps = np.array([t.step for t in replay.traces])
+    mean_abs = np.stack([t.mean_abs[:, 0] for t in replay.traces])  # (records, layers)
+    std = np.stack([t.std[:, 0] for t in replay.traces])
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for layer in range(mean_abs.shape[1]):
+        left.plot(steps, mean_abs[:, layer], label=f"layer {layer + 1}")
+        right.fill_between(
+            steps, -std[:, layer], std[:, layer], alpha=0.25, label=f"layer {layer + 1} (+-1 std)"
+        )
+    for axis in (left, right):
+        if replay.task.ablation_fraction > 0:
+            axis.axvline(
+                replay.task.ablation_step,
+                color="red",
+                linestyle="--",
+                label=f"ablation {replay.task.ablation_fraction:.0%}",
+            )
+        axis.set_xlabel("step")
+        axis.legend(fontsize=7)
+    left.set_ylabel("mean |w|")
+    right.set_ylabel("weight distribution")
+    figure.suptitle(
+        f"{replay.task.morphologies[0]}: fitness {replay.fitness:.2f} in {replay.steps} steps"
+    )
+    figure.tight_layout()
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(tmp, dpi=100)
+    plt.close(figure)
+    os.replace(tmp, path)
