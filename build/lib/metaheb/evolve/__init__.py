@@ -1,1 +1,0 @@
-"""Evolution: searchers (ask/tell), the Ray evaluator, and the generation loop (layer 4)."""
