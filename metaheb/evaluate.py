@@ -22,6 +22,7 @@ from metaheb.rollout import evaluate_batch
 from metaheb.runs import Agent, load_agent
 from metaheb.seeding import episode_seeds
 from metaheb.tasks import make_task
+from metaheb.tasks.ant import AntTask
 
 EVALUATION = 2**32 - 1  # the "generation" coordinate of evaluation seeds: never a training one
 
@@ -41,18 +42,22 @@ def resolve_agent(path: str | Path) -> Agent:
     return load_agent(path)
 
 
+def agent_setup(agent: Agent, overrides: list[str]) -> tuple[AntTask, PolicyNetwork]:
+    """The agent's own task with ``task.*`` overrides applied, and its network."""
+    for item in overrides:
+        if not item.startswith("task."):
+            raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
+    config = config_from_dict(apply_overrides({"task": agent.meta["task"]}, overrides)).task
+    torch.set_num_threads(1)
+    return make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
+
+
 def evaluate_agent(agent: Agent, overrides: list[str], episodes: int = 5) -> Evaluation:
     """The agent's fitness in ``episodes`` seeded episodes per morphology of its task."""
     if episodes < 1:
         raise UserError(f"--episodes must be at least 1, got {episodes}")
-    for item in overrides:
-        if not item.startswith("task."):
-            raise UserError(f"only task.* settings can change at evaluation, not {item!r}")
-    merged = config_from_dict(apply_overrides({"task": agent.meta["task"]}, overrides)).task
-    task = make_task(merged)
-    network = PolicyNetwork.from_dict(agent.meta["network"])
+    task, network = agent_setup(agent, overrides)
     seeds = episode_seeds(agent.meta.get("run_seed", 0), EVALUATION, range(episodes))
     genomes = torch.from_numpy(agent.genome)[None].repeat(episodes, 1)
-    torch.set_num_threads(1)
     result = evaluate_batch(task, network, genomes, seeds)
-    return Evaluation(list(merged.morphologies), seeds, result.by_morphology)
+    return Evaluation(list(task.config.morphologies), seeds, result.by_morphology)

@@ -18,12 +18,10 @@ import mujoco
 import numpy as np
 import torch
 
-from metaheb.config import TaskConfig, apply_overrides, config_from_dict
-from metaheb.errors import UserError
-from metaheb.networks import PolicyNetwork
+from metaheb.config import TaskConfig
+from metaheb.evaluate import agent_setup
 from metaheb.rollout import BatchResult, WeightStats, rollout_batch
 from metaheb.runs import Agent
-from metaheb.tasks import make_task
 
 FPS = 20  # Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step
 
@@ -45,14 +43,9 @@ def replay_agent(
     size: tuple[int, int] = (480, 640),
 ) -> Replay:
     """One episode of the agent on the first morphology of its (overridden) task."""
-    for item in overrides:
-        if not item.startswith("task."):
-            raise UserError(f"only task.* settings can change at replay, not {item!r}")
-    config = config_from_dict(apply_overrides({"task": agent.meta["task"]}, overrides)).task
-    task = make_task(config)
-    network = PolicyNetwork.from_dict(agent.meta["network"])
+    task, network = agent_setup(agent, overrides)
+    config = task.config
     morphology = config.morphologies[0]
-    torch.set_num_threads(1)
     writer = _VideoWriter(video, size) if video else None
     try:
         result: BatchResult = rollout_batch(

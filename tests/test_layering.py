@@ -19,6 +19,7 @@ LAYERS = {
     "damage": 3,
     "evolve": 4,
     "evaluate": 4,
+    "replay": 4,
     "cli": 5,
 }
 
