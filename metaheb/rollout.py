@@ -115,7 +115,7 @@ def rollout_batch(
         if trace_every and step % trace_every == 0:
             traces.append(WeightStats.of(step, active, weights[:layers]))
         if ablation_due(config, step):
-            ablate_(weights, [seeds[k] for k in active], config, len(network.layer_shapes))
+            ablate_(weights, [seeds[k] for k in active], config, layers)
         acting = step >= config.burn_in
         if acting:
             activations = network.forward(weights, torch.from_numpy(obs).float())
