@@ -34,6 +34,7 @@ class BatchResult:
     seconds: float = 0.0  # wall time of the batch where it ran
     by_morphology: np.ndarray | None = None  # (n, M) fitness on each of task.morphologies
     traces: list[WeightStats] | None = None  # every trace_every steps, when asked for
+    nodes: list[str] | None = None  # per agent, the Ray node that evaluated it
 
 
 @dataclass

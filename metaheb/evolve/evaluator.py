@@ -34,7 +34,9 @@ def evaluate_batch_remote(
     key = repr(task_config)
     if key not in _TASKS:
         _TASKS[key] = make_task(task_config)
-    return evaluate_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
+    result = evaluate_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
+    result.nodes = [ray.get_runtime_context().get_node_id()] * len(seeds)
+    return result
 
 
 class RayEvaluator:
@@ -60,6 +62,7 @@ class RayEvaluator:
             steps=np.concatenate([r.steps for r in results]),
             seconds=max(r.seconds for r in results),  # the slowest batch: the critical path
             by_morphology=np.concatenate([r.by_morphology for r in results]),
+            nodes=[node for r in results for node in r.nodes],
         )
 
 

@@ -60,5 +60,7 @@ class RolloutProblem(Problem):
         self.last_seeds = population_seeds(self.seeding, self.run_seed, self.generation, len(batch))
         result = self.evaluator.evaluate(batch.values, self.last_seeds)
         fitness, self.last_nonfinite = replace_nonfinite(result.fitness)
-        self.last_result = BatchResult(fitness, result.steps, result.seconds, result.by_morphology)
+        self.last_result = BatchResult(
+            fitness, result.steps, result.seconds, result.by_morphology, nodes=result.nodes
+        )
         batch.set_evals(torch.from_numpy(fitness))

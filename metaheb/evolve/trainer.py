@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 import tomllib
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,7 @@ def _evolve(
                 "seconds": seconds,
                 "eval_seconds": problem.last_result.seconds,
                 "spread": search_spread(searcher),
+                "nodes": dict(Counter(node[:8] for node in problem.last_result.nodes)),
                 "morphologies": {
                     name: float(np.nanmean(problem.last_result.by_morphology[:, k]))
                     for k, name in enumerate(config.task.morphologies)
