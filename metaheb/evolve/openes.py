@@ -60,7 +60,9 @@ def openes_tell(
     fitness: torch.Tensor,
 ) -> OpenESState:
     """One SGD step of theta along the rank-weighted noise; decay lr and sigma."""
-    penalised = fitness.double() - config.l2 * solutions.double().pow(2).mean(dim=1)
+    # mean(x^2) through the norm: no population-sized temporary (2.4 GB at 10,000 genomes).
+    mean_square = torch.linalg.vector_norm(solutions, dim=1).double().pow(2) / solutions.shape[1]
+    penalised = fitness.double() - config.l2 * mean_square
     weights = centred_ranks(penalised) if config.shaping == "centered" else penalised
     weights = (weights - weights.mean()) / (weights.std() + 1e-8)
     step = (weights.to(eps.dtype) @ eps) * (state.lr / (len(fitness) * state.sigma))
