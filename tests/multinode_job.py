@@ -12,25 +12,22 @@ from ray.cluster_utils import Cluster
 from metaheb.config import load_config
 from metaheb.evolve.trainer import train
 
+JOB = [
+    "task.max_steps=200",
+    "task.burn_in=5",
+    "network.hidden=[4]",
+    "evolve.popsize=8",
+    "evolve.generations=3",
+    "ray.num_workers=2",
+    "evolve.init_std=0.05",
+]
+
 
 def main(out: str, kill_worker_node: bool) -> None:
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
     worker = cluster.add_node(num_cpus=1)
     ray.init(address=cluster.address, logging_level="ERROR")
-    config = load_config(
-        None,
-        [
-            f"run.out_dir={out}",
-            "run.name=cluster",
-            "task.max_steps=200",
-            "task.burn_in=5",
-            "network.hidden=[4]",
-            "evolve.popsize=8",
-            "evolve.generations=3",
-            "ray.num_workers=2",
-            "evolve.init_std=0.05",
-        ],
-    )
+    config = load_config(None, [f"run.out_dir={out}", "run.name=cluster", *JOB])
     generations = []
 
     def echo(line: str) -> None:

@@ -5,6 +5,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import multinode_job
 import pytest
 
 from metaheb.config import load_config
@@ -30,25 +31,8 @@ def cluster_run(tmp_path: Path, mode: str) -> list[dict]:
 
 @pytest.mark.slow
 def test_batches_spread_over_nodes_and_node_loss_changes_nothing(tmp_path, local_ray):
-    single = read_metrics(
-        train(
-            load_config(
-                None,
-                [
-                    f"run.out_dir={tmp_path}",
-                    "run.name=single",
-                    "task.max_steps=200",
-                    "task.burn_in=5",
-                    "network.hidden=[4]",
-                    "evolve.popsize=8",
-                    "evolve.generations=3",
-                    "ray.num_workers=2",
-                    "evolve.init_std=0.05",
-                ],
-            ),
-            echo=lambda line: None,
-        )
-    )
+    config = load_config(None, [f"run.out_dir={tmp_path}", "run.name=single", *multinode_job.JOB])
+    single = read_metrics(train(config, echo=lambda line: None))
     spread = cluster_run(tmp_path, "spread")
     assert len(spread[0]["nodes"]) == 2  # both nodes evaluated a batch
     assert sum(spread[0]["nodes"].values()) == 8
