@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,8 +204,6 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         if not isinstance(value, list):
             raise UserError(f"config key {key!r} must be a list, like {key}=[128, 64]")
         return [_coerce(key, item, item_type) for item in value]
-    if origin in (typing.Union, types.UnionType):
-        raise TypeError(f"union types are not supported in config ({key})")
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if hint is str and not isinstance(value, str):

@@ -107,6 +107,7 @@ def rollout_batch(
     weights, terms = network.start_episode(genomes, seeds)
     score = task.score(task.x_positions(envs))
     active = np.arange(len(seeds))
+    live_envs = list(envs)  # the envs of the agents still running, in ``active`` order
     zero_action = np.zeros((len(seeds), task.act_dim))
     diverged = np.zeros(len(seeds), dtype=bool)
 
@@ -127,7 +128,6 @@ def rollout_batch(
                 actions = np.where(broken[:, None], 0.0, actions)
         else:
             actions = zero_action[: len(active)]
-        live_envs = [envs[k] for k in active]
         obs, fell = task.step(live_envs, disable_actuators(actions, config))
         done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
         if on_step is not None:
@@ -138,6 +138,7 @@ def rollout_batch(
             weights = [w[index] for w in weights]
             terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
             active, obs = active[keep], obs[keep]
+            live_envs = [live_envs[k] for k in keep]
             if acting:
                 activations = [a[index] for a in activations]
             if len(active) == 0:

@@ -11,3 +11,23 @@ def local_ray():
         ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
     yield
     ray.shutdown()
+
+
+def train_small(out_dir, *overrides):
+    """A one-generation job on a tiny network over the session's Ray; returns its run path."""
+    from metaheb.config import load_config
+    from metaheb.evolve.trainer import train
+
+    config = load_config(
+        None,
+        [
+            f"run.out_dir={out_dir}",
+            "run.name=agent",
+            "task.burn_in=5",
+            "network.hidden=[8]",
+            "evolve.popsize=4",
+            "evolve.generations=1",
+            *overrides,
+        ],
+    )
+    return train(config, echo=lambda line: None)

@@ -5,30 +5,19 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import train_small
 
-from metaheb.config import load_config
 from metaheb.errors import UserError
 from metaheb.evaluate import evaluate_agent, resolve_agent
-from metaheb.evolve.trainer import train
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory, local_ray):
-    out = tmp_path_factory.mktemp("runs")
-    config = load_config(
-        None,
-        [
-            f"run.out_dir={out}",
-            "run.name=agent",
-            "task.max_steps=60",
-            "task.burn_in=5",
-            "network.hidden=[8]",
-            "evolve.popsize=4",
-            "evolve.generations=1",
-            'task.morphologies=["intact", "damaged_front_right"]',
-        ],
+    return train_small(
+        tmp_path_factory.mktemp("runs"),
+        "task.max_steps=60",
+        'task.morphologies=["intact", "damaged_front_right"]',
     )
-    return train(config, echo=lambda line: None)
 
 
 def test_evaluation_on_an_unseen_leg_with_ablation_is_reproducible(trained):

@@ -5,31 +5,20 @@ import sys
 
 import imageio.v2 as imageio
 import pytest
+from conftest import train_small
 
-from metaheb.config import load_config
 from metaheb.errors import UserError
 from metaheb.evaluate import resolve_agent
-from metaheb.evolve.trainer import train
 from metaheb.replay import plot_traces, replay_agent
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, local_ray):
-    out = tmp_path_factory.mktemp("runs")
-    config = load_config(
-        None,
-        [
-            f"run.out_dir={out}",
-            "run.name=agent",
-            "task.max_steps=30",
-            "task.burn_in=5",
-            "network.hidden=[8]",
-            "evolve.popsize=4",
-            "evolve.generations=1",
-            "evolve.init_std=0.05",  # gentle rules: the episode runs its 30 steps
-        ],
+    return train_small(
+        tmp_path_factory.mktemp("runs"),
+        "task.max_steps=30",
+        "evolve.init_std=0.05",  # gentle rules: the episode runs its 30 steps
     )
-    return train(config, echo=lambda line: None)
 
 
 def test_replay_command_repeats_the_recorded_episode_and_writes_video_and_figure(run, tmp_path):

@@ -11,6 +11,7 @@ run nor poisons the searcher's update.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import numpy as np
@@ -60,7 +61,5 @@ class RolloutProblem(Problem):
         self.last_seeds = population_seeds(self.seeding, self.run_seed, self.generation, len(batch))
         result = self.evaluator.evaluate(batch.values, self.last_seeds)
         fitness, self.last_nonfinite = replace_nonfinite(result.fitness)
-        self.last_result = BatchResult(
-            fitness, result.steps, result.seconds, result.by_morphology, nodes=result.nodes
-        )
+        self.last_result = dataclasses.replace(result, fitness=fitness)
         batch.set_evals(torch.from_numpy(fitness))
