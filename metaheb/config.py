@@ -65,6 +65,9 @@ class EvolveConfig:
     algorithm: str = "openes"
     popsize: int = 200
     generations: int = 300
+    # Stop after the generation that brings the run's env steps to this many (0: no budget):
+    # arms whose episodes end early at different rates then compare at equal env steps.
+    max_env_steps: int = 0
     init_std: float = 1.0  # the search starts at theta ~ N(0, init_std^2)
     lr: float = 0.2
     lr_decay: float = 0.995
@@ -131,6 +134,7 @@ NON_NEGATIVE = (
     "evolve.sigma_min",
     "evolve.l2",
     "evolve.stdev_lr",
+    "evolve.max_env_steps",
     "ray.num_workers",
 )
 

@@ -130,7 +130,11 @@ class RunDirectory:
 
 
 def read_metrics(run_path: str | Path) -> list[dict[str, Any]]:
-    with open(Path(run_path) / "metrics.jsonl") as handle:
+    """One record per finished generation; none before the first."""
+    path = Path(run_path) / "metrics.jsonl"
+    if not path.exists():
+        return []
+    with open(path) as handle:
         return [json.loads(line) for line in handle if line.strip()]
 
 
@@ -148,7 +152,7 @@ def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
     for config_path in paths:
         run = RunDirectory(config_path.parent)
         config = tomllib.loads(config_path.read_text())
-        metrics = read_metrics(run.path) if (run.path / "metrics.jsonl").exists() else []
+        metrics = read_metrics(run.path)
         evolve, network = config.get("evolve", {}), config.get("network", {})
         rows.append(
             {

@@ -102,3 +102,19 @@ def test_sigkill_mid_generation_then_resume_matches_an_uninterrupted_run(
     assert resumed.returncode == 0, err[-2000:]
     assert "resuming" in out
     assert comparable(tmp_path / "killed") == comparable(whole)
+
+
+def test_an_env_step_budget_ends_the_run_and_survives_a_resume(tmp_path, local_ray):
+    # 40-step episodes of 6 members: at most 240 steps a generation, so 300 takes two.
+    overrides = [*SMALL, f"run.out_dir={tmp_path}", "evolve.max_env_steps=300"]
+    whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
+    steps = [record["env_steps"] for record in read_metrics(whole)]
+    assert len(steps) < 4 and sum(steps) >= 300 and sum(steps[:-1]) < 300
+    assert (whole / "agents" / "center.safetensors").exists()
+
+    with pytest.raises(Stop):
+        train(load_config(None, [*overrides, "run.name=cut"]), echo=stop_after(2))
+    resume(tmp_path / "cut", echo=lambda line: None)
+    assert comparable(tmp_path / "cut") == comparable(whole)
+    with pytest.raises(UserError, match="already complete"):
+        resume(tmp_path / "cut", echo=lambda line: None)

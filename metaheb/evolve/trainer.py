@@ -26,7 +26,7 @@ from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
 from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
 from metaheb.networks import PolicyNetwork
-from metaheb.runs import RunDirectory, save_agent
+from metaheb.runs import RunDirectory, read_metrics, save_agent
 from metaheb.tasks import make_task
 
 Echo = Callable[[str], None]
@@ -56,13 +56,22 @@ def resume(path: str | Path, echo: Echo = print) -> Path:
     config = config_from_dict(tomllib.loads((run.path / "config.toml").read_text()))
     checkpoint = load_checkpoint(run.checkpoint_path)
     done = checkpoint["generations_done"]
-    if done >= config.evolve.generations:
+    if done >= config.evolve.generations or _budget_spent(config, _env_steps(run, done)):
         raise UserError(f"run {str(path)!r} is already complete ({done} generations)")
     network = _network(config, echo)
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
         _evolve(config, run, network, num_workers, echo, checkpoint)
     return run.path
+
+
+def _env_steps(run: RunDirectory, generations: int) -> int:
+    """Env steps of the run's first ``generations`` generations, from its metrics."""
+    return sum(record["env_steps"] for record in read_metrics(run.path)[:generations])
+
+
+def _budget_spent(config: Config, env_steps: int) -> bool:
+    return 0 < config.evolve.max_env_steps <= env_steps
 
 
 def _network(config: Config, echo: Echo) -> PolicyNetwork:
@@ -102,7 +111,9 @@ def _evolve(
         "run_seed": config.run.seed,
     }
     log = GenerationLog(run, config.evolve.generations, echo, start=start)
+    env_steps = _env_steps(run, start)
 
+    generation = start - 1
     for generation in range(start, config.evolve.generations):
         problem.generation = generation
         started = time.perf_counter()
@@ -143,10 +154,14 @@ def _evolve(
                 },
             )
         save_checkpoint(run.checkpoint_path, generation + 1, best_fitness, searcher, problem)
+        env_steps += steps
+        if _budget_spent(config, env_steps):
+            echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
+            break
     log.close()
     save_agent(
         run.agent_path("center"),
         search_center(searcher).numpy(),
-        {**agent_meta, "generation": config.evolve.generations - 1},
+        {**agent_meta, "generation": generation},
     )
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")

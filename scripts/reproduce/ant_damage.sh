@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Reproduce the damage claim of Najarro & Risi (2020) at a reduced budget, one command:
+# evolve Hebbian (ABCD_lr), static, and bottleneck (K=16, K=64) Ants on the intact body and the
+# damaged front right leg (envs/reproduce/*.toml), then report every arm on every body in envs/ant
+# (the damaged front left leg unseen) with 0/10/25/50% of the weights ablated mid-episode.
+#
+# Idempotent: a finished run is kept, a stopped one resumed from its checkpoint, so rerunning after
+# a kill loses at most one generation. Extra arguments are config overrides for every run, e.g. the
+# paper's scale on a cluster:
+#   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
+#       evolve.max_env_steps=0 evolve.generations=500
+# Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), OUT (runs/reproduce),
+# REPORT_SEEDS (episodes per report cell, 10).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$root"
+metaheb=${METAHEB:-$root/.venv/bin/metaheb}
+out=${OUT:-runs/reproduce}
+seeds=${SEEDS:-0 1 2}
+bottleneck_seeds=${BOTTLENECK_SEEDS:-0}
+
+run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damage-ARM-sSEED
+    local name="ant-damage-$1-s$2" dir="$out/ant-damage-$1-s$2"
+    if [[ -f "$dir/agents/center.safetensors" ]]; then
+        echo "== $name: done"
+    elif [[ -f "$dir/checkpoint.pt" ]]; then
+        echo "== $name: resuming"; "$metaheb" resume "$dir"
+    else
+        rm -rf "$dir"  # started but killed before its first checkpoint
+        echo "== $name: training"
+        "$metaheb" train "envs/reproduce/ant-damage-$1.toml" run.seed="$2" run.name="$name" \
+            run.out_dir="$out" "${@:3}"
+    fi
+}
+
+# Arms interleaved by seed, so a cut-short session still has both arms at equal seeds.
+for seed in $seeds; do
+    run_arm hebbian "$seed" "$@"
+    run_arm static "$seed" "$@"
+done
+for seed in $bottleneck_seeds; do
+    run_arm k16 "$seed" "$@"
+    run_arm k64 "$seed" "$@"
+done
+
+shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
+"$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64}-s* --out "$out/report" \
+    --seeds "${REPORT_SEEDS:-10}"
+echo "report: $out/report/report.md"
