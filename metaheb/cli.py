@@ -6,6 +6,7 @@ Bad input (a ``UserError``, or a usage mistake) prints one line and exits with c
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
@@ -87,8 +88,6 @@ def replay(
     metaheb replay runs/NAME 'task.morphologies=["damaged_front_left"]'
     task.ablation_fraction=0.5 task.ablation_step=500 --video walk.mp4 --traces weights.png
     """
-    from pathlib import Path
-
     from metaheb.evaluate import resolve_agent
     from metaheb.replay import plot_traces, replay_agent
 
@@ -103,6 +102,64 @@ def replay(
     if traces:
         plot_traces(result, Path(traces))
         click.echo(f"weights: {traces}")
+
+
+@cli.command()
+@click.argument("run_dirs", nargs=-1)
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="Report folder.")
+@click.option("--seeds", default=10, show_default=True, help="Seeded episodes per cell.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the episode seeds.")
+@click.option(
+    "--agent",
+    type=click.Choice(["best", "center"]),
+    default="best",
+    show_default=True,
+    help="Each run's best member, or its final search centre.",
+)
+@click.option("--morphologies", help="Comma-separated [default: every morphology in envs/ant].")
+@click.option(
+    "--ablation",
+    default="0,0.1,0.25,0.5",
+    show_default=True,
+    help="Fractions of the weights zeroed mid-episode, comma-separated.",
+)
+@click.option("--ablation-step", type=int, help="Step of the ablation [default: mid-episode].")
+@click.option("--ray-address", default="", help="A Ray cluster (auto, ray://...) [local].")
+def report(
+    run_dirs: tuple[str, ...],
+    out: str,
+    seeds: int,
+    seed: int,
+    agent: str,
+    morphologies: str | None,
+    ablation: str,
+    ablation_step: int | None,
+    ray_address: str,
+) -> None:
+    """Evaluate runs' agents on every morphology x weight ablation; write report.json/md/html.
+
+    Runs that differ only in their seed form an arm; plastic arms are rank-tested against
+    static ones. Example: metaheb report runs/hebbian-s* runs/static-s* --out report/
+    """
+    from metaheb.config import RayConfig
+    from metaheb.report import make_report
+
+    try:
+        levels = [float(item) for item in ablation.split(",")]
+    except ValueError:
+        raise UserError(f"--ablation {ablation!r} must be fractions like 0,0.1,0.25,0.5") from None
+    written = make_report(
+        run_dirs,
+        out,
+        episodes=seeds,
+        seed=seed,
+        agent=agent,
+        morphologies=morphologies.split(",") if morphologies else None,
+        levels=levels,
+        ablation_step=ablation_step,
+        ray_config=RayConfig(address=ray_address),
+    )
+    click.echo(f"report: {len(written)} files in {out} ({Path(out) / 'report.html'})")
 
 
 @cli.command()

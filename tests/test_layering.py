@@ -20,6 +20,7 @@ LAYERS = {
     "evolve": 4,
     "evaluate": 4,
     "replay": 4,
+    "report": 4,
     "cli": 5,
 }
 

@@ -1,0 +1,66 @@
+"""Robustness reports: evaluate runs' agents on damage x ablation, compare arms, write files.
+
+``make_report`` is the whole pipeline, read top to bottom: load each run's agent (``grid``),
+evaluate the grid over Ray (``grid``), group runs into arms and rank-test them (``stats``), and
+write report.json / .md / .html with their figures (``documents``, ``figures``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from metaheb.config import RayConfig
+from metaheb.errors import UserError
+from metaheb.report.documents import Grid, write_report
+from metaheb.report.grid import (
+    LEVELS,
+    evaluate_grid,
+    grid_morphologies,
+    load_report_agent,
+    report_seeds,
+)
+from metaheb.report.stats import compare, compared_pairs, group_arms
+
+
+def make_report(
+    run_dirs: Sequence[str],
+    out: str | Path,
+    episodes: int = 10,
+    seed: int = 0,
+    agent: str = "best",
+    morphologies: Sequence[str] | None = None,
+    levels: Sequence[float] = LEVELS,
+    ablation_step: int | None = None,
+    ray_config: RayConfig | None = None,
+) -> list[Path]:
+    """Evaluate and write a report of ``run_dirs`` into ``out``; return the files written."""
+    if not run_dirs:
+        raise UserError("give at least one run directory, e.g. metaheb report runs/NAME")
+    if episodes < 1:
+        raise UserError(f"--seeds must be at least 1, got {episodes}")
+    if agent not in ("best", "center"):
+        raise UserError(f"--agent must be best or center, got {agent!r}")
+    for level in levels:
+        if not 0.0 <= level <= 1.0:
+            raise UserError(f"ablation level {level} is outside 0..1: give fractions like 0.25")
+    if len(set(run_dirs)) < len(run_dirs):
+        raise UserError("a run directory is given twice")
+    agents = [load_report_agent(run, agent) for run in run_dirs]
+    if any(a.task.get("name", "ant") != "ant" for a in agents):
+        raise UserError("reports evaluate Ant morphologies: give runs of the ant task")
+    steps = {a.task["max_steps"] for a in agents}
+    if ablation_step is not None and ablation_step >= min(steps):
+        raise UserError(f"--ablation-step {ablation_step} is past the episode end ({min(steps)})")
+    grid = Grid(
+        grid_morphologies(agents, list(morphologies) if morphologies else None),
+        [float(level) for level in levels],
+        report_seeds(seed, episodes),
+        agent,
+    )
+    results = evaluate_grid(
+        agents, grid.morphologies, grid.levels, grid.seeds, ablation_step, ray_config or RayConfig()
+    )
+    arms = group_arms(results)
+    comparisons = [c for arm, base in compared_pairs(arms) for c in compare(arm, base)]
+    return write_report(Path(out), grid, results, arms, comparisons)

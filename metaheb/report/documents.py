@@ -1,0 +1,347 @@
+"""A report's files: ``report.json`` (every raw number), ``report.md`` and ``report.html``.
+
+The Markdown and the HTML are two renderings of one list of blocks (headings, paragraphs,
+tables, figures), so they cannot say different things. The HTML is self-contained: figures are
+inline PNG data, no script, no stylesheet or font fetched, so it opens with no network. The
+Markdown links the same figures, written as PNG files beside it. Every file is written
+atomically; ``report.json`` holds no timestamp or path of this machine beyond the runs as given,
+so the same runs and seeds give the same bytes.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from metaheb.report.figures import heatmap, recovery_curves
+from metaheb.report.grid import AgentResult
+from metaheb.report.stats import Arm, Comparison
+from metaheb.runs import atomic_write_bytes
+
+REPORT_FORMAT = "metaheb-report"
+REPORT_VERSION = 1
+
+
+@dataclass
+class Grid:
+    """What was evaluated: shared by every agent of the report."""
+
+    morphologies: list[str]
+    levels: list[float]
+    seeds: list[int]
+    agent: str  # "best" or "center"
+
+
+@dataclass
+class Table:
+    header: list[str]
+    rows: list[list[str]]
+
+
+@dataclass
+class Figure:
+    name: str  # file name under figures/
+    png: bytes
+    caption: str
+
+
+Block = tuple[str, Any]  # ("h2" | "h3" | "p", text), ("table", Table) or ("figure", Figure)
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # JSON has no NaN
+
+
+def report_json(
+    grid: Grid, results: list[AgentResult], arms: list[Arm], comparisons: list[Comparison]
+) -> dict[str, Any]:
+    return {
+        "format": REPORT_FORMAT,
+        "version": REPORT_VERSION,
+        "agent": grid.agent,
+        "morphologies": grid.morphologies,
+        "levels": grid.levels,
+        "seeds": grid.seeds,
+        "agents": [
+            {
+                "name": r.agent.name,
+                "run": r.agent.run,
+                "arm": r.agent.arm,
+                "seen": r.agent.seen,
+                "training_fitness": r.agent.agent.meta.get("fitness"),
+                "generation": r.agent.agent.meta.get("generation"),
+                "max_steps": r.agent.task["max_steps"],
+                "ablation_step": r.ablation_step,
+                "cells": [
+                    {
+                        "morphology": c.morphology,
+                        "level": c.level,
+                        "fitness": [_number(f) for f in c.fitness],
+                        "steps": c.steps,
+                        "curve": [_number(v) for v in c.curve],
+                    }
+                    for c in r.cells
+                ],
+            }
+            for r in results
+        ],
+        "arms": [
+            {
+                "arm": arm.label,
+                "runs": arm.runs,
+                "cells": [
+                    {
+                        "morphology": c.morphology,
+                        "level": c.level,
+                        "mean": _number(c.mean),
+                        "std": _number(c.std),
+                        "run_means": [_number(m) for m in c.run_means],
+                    }
+                    for c in arm.cells
+                ],
+            }
+            for arm in arms
+        ],
+        "comparisons": [
+            {
+                "arm": c.arm,
+                "baseline": c.baseline,
+                "morphology": c.morphology,
+                "level": c.level,
+                "difference": _number(c.difference),
+                "p_value": _number(c.p_value),
+            }
+            for c in comparisons
+        ],
+    }
+
+
+def _seen_mark(morphology: str, seen: list[str]) -> str:
+    return f"{morphology} ({'seen' if morphology in seen else 'unseen'})"
+
+
+def report_blocks(
+    grid: Grid, results: list[AgentResult], arms: list[Arm], comparisons: list[Comparison]
+) -> list[Block]:
+    """The report, top to bottom: settings, arms, comparisons, each agent, recovery curves."""
+    levels = [f"{level:.0%} ablated" for level in grid.levels]
+    steps = sorted({r.ablation_step for r in results})
+    blocks: list[Block] = [
+        ("h1", "Robustness report"),
+        (
+            "p",
+            f"Each run's {grid.agent} agent, {len(grid.seeds)} seeded episodes per cell (the same "
+            f"seeds for every agent), on {len(grid.morphologies)} morphologies x "
+            f"{len(grid.levels)} ablation levels (that fraction of all weights zeroed at step "
+            f"{', '.join(map(str, steps))}). Fitness: distance walked along x. Seen: a "
+            "morphology the agent trained on.",
+        ),
+        ("h2", "Agents"),
+        (
+            "table",
+            Table(
+                ["run", "arm", "trained on", "training fitness", "generation"],
+                [
+                    [
+                        r.agent.name,
+                        r.agent.arm,
+                        ", ".join(r.agent.seen),
+                        _fmt(r.agent.agent.meta.get("fitness")),
+                        str(r.agent.agent.meta.get("generation", "-")),
+                    ]
+                    for r in results
+                ],
+            ),
+        ),
+        ("h2", "Arms: mean +- std over runs"),
+        (
+            "p",
+            "An arm is the runs that differ only in their seed. With several runs, the std is "
+            "across the runs' mean fitness; with one run, across its episodes.",
+        ),
+    ]
+    seen = results[0].agent.seen
+    for arm in arms:
+        blocks += [
+            ("h3", f"{arm.label} ({len(arm.runs)} run{'s' * (len(arm.runs) > 1)})"),
+            (
+                "table",
+                Table(
+                    ["morphology", *levels],
+                    [
+                        [_seen_mark(m, seen)]
+                        + [
+                            f"{c.mean:.2f} +- {c.std:.2f}"
+                            for c in (arm.cell(m, x) for x in grid.levels)
+                        ]
+                        for m in grid.morphologies
+                    ],
+                ),
+            ),
+        ]
+    pairs = list(dict.fromkeys((c.arm, c.baseline) for c in comparisons))
+    if pairs:
+        blocks += [
+            ("h2", "Comparisons"),
+            (
+                "p",
+                "Difference of the arms' mean fitness per cell, and the two-sided Mann-Whitney U "
+                "test's p-value on their pooled episodes.",
+            ),
+        ]
+    for arm, baseline in pairs:
+        cells = {
+            (c.morphology, c.level): c
+            for c in comparisons
+            if (c.arm, c.baseline) == (arm, baseline)
+        }
+        blocks += [
+            ("h3", f"{arm} against {baseline}"),
+            (
+                "table",
+                Table(
+                    ["morphology", *levels],
+                    [
+                        [_seen_mark(m, seen)]
+                        + [
+                            f"{cells[m, x].difference:+.2f} (p={_fmt(cells[m, x].p_value, 3)})"
+                            for x in grid.levels
+                        ]
+                        for m in grid.morphologies
+                    ],
+                ),
+            ),
+        ]
+    blocks.append(("h2", "Agents: mean +- std over episodes"))
+    for r in results:
+        blocks += [
+            ("h3", f"{r.agent.name} ({r.agent.arm})"),
+            (
+                "table",
+                Table(
+                    ["morphology", *levels],
+                    [
+                        [_seen_mark(m, r.agent.seen)]
+                        + [_mean_std(r.cell(m, x).fitness) for x in grid.levels]
+                        for m in grid.morphologies
+                    ],
+                ),
+            ),
+            (
+                "figure",
+                Figure(
+                    f"heatmap-{r.agent.name}.png",
+                    heatmap(r, grid.morphologies, grid.levels),
+                    f"{r.agent.name}: mean fitness per morphology and ablation level",
+                ),
+            ),
+        ]
+    blocks.append(("h2", "Recovery curves"))
+    for arm in arms:
+        members = [r for r in results if r.agent.arm == arm.label]
+        blocks.append(
+            (
+                "figure",
+                Figure(
+                    f"recovery-{_slug(arm.label)}.png",
+                    recovery_curves(members, grid.morphologies, grid.levels, arm.label),
+                    f"{arm.label}: distance walked over the episode (mean over runs and seeds); "
+                    "dashed: the ablation step",
+                ),
+            )
+        )
+    return blocks
+
+
+def _fmt(value: float | None, digits: int = 2) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _mean_std(values: list[float]) -> str:
+    mean = sum(values) / len(values)
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
+    return f"{mean:.2f} +- {std:.2f}"
+
+
+def _slug(text: str) -> str:
+    return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-")
+
+
+def to_markdown(blocks: list[Block]) -> str:
+    lines: list[str] = []
+    for kind, value in blocks:
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + value, ""]
+        elif kind == "p":
+            lines += [value, ""]
+        elif kind == "table":
+            lines.append("| " + " | ".join(value.header) + " |")
+            lines.append("|" + "---|" * len(value.header))
+            lines += ["| " + " | ".join(row) + " |" for row in value.rows]
+            lines.append("")
+        elif kind == "figure":
+            lines += [f"![{value.caption}](figures/{value.name})", ""]
+    return "\n".join(lines)
+
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
+    "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;"
+    "padding:.2em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
+    "img{max-width:100%}figcaption{font-size:.9em;color:#444}"
+)
+
+
+def to_html(blocks: list[Block]) -> str:
+    escape = html.escape
+    parts = [
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Robustness report</title>"
+        f"<style>{STYLE}</style></head><body>"
+    ]
+    for kind, value in blocks:
+        if kind in ("h1", "h2", "h3", "p"):
+            parts.append(f"<{kind}>{escape(value)}</{kind}>")
+        elif kind == "table":
+            head = "".join(f"<th>{escape(h)}</th>" for h in value.header)
+            body = "".join(
+                "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
+                for row in value.rows
+            )
+            parts.append(f"<table><tr>{head}</tr>{body}</table>")
+        elif kind == "figure":
+            data = base64.b64encode(value.png).decode()
+            parts.append(
+                f"<figure><img alt='{escape(value.caption)}' src='data:image/png;base64,{data}'>"
+                f"<figcaption>{escape(value.caption)}</figcaption></figure>"
+            )
+    parts.append("</body></html>\n")
+    return "\n".join(parts)
+
+
+def write_report(
+    out: Path,
+    grid: Grid,
+    results: list[AgentResult],
+    arms: list[Arm],
+    comparisons: list[Comparison],
+) -> list[Path]:
+    """Write report.json, the figures, report.md and report.html into ``out``; return them.
+
+    Every file's bytes are made before the first is written, so a failure leaves nothing new.
+    """
+    data = json.dumps(report_json(grid, results, arms, comparisons), indent=1) + "\n"
+    blocks = report_blocks(grid, results, arms, comparisons)
+    files = {Path("figures") / value.name: value.png for kind, value in blocks if kind == "figure"}
+    files[Path("report.json")] = data.encode()
+    files[Path("report.md")] = to_markdown(blocks).encode()
+    files[Path("report.html")] = to_html(blocks).encode()
+    for name, content in files.items():
+        atomic_write_bytes(out / name, content)
+    return [out / name for name in files]

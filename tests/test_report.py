@@ -1,0 +1,164 @@
+"""metaheb report: damage x ablation grids over real runs, arms, rank tests, and the files."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from conftest import train_small
+
+from metaheb.evaluate import agent_setup
+from metaheb.report import make_report
+from metaheb.report.grid import CURVE_EVERY, report_seeds
+from metaheb.rollout import rollout_batch
+from metaheb.runs import load_agent
+
+GRID = {"episodes": 3, "morphologies": ["intact", "damaged_front_left"], "levels": [0.0, 0.5]}
+TASK = ["task.max_steps=60", "evolve.init_std=0.05"]  # gentle rules: episodes run their 60 steps
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory, local_ray):
+    out = tmp_path_factory.mktemp("runs")
+    return [
+        train_small(out / "hebbian", *TASK, "run.seed=1"),
+        train_small(out / "hebbian-2", *TASK, "run.seed=2"),
+        train_small(out / "static", *TASK, "network.model=static"),
+    ]
+
+
+@pytest.fixture(scope="module")
+def report(runs, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    written = make_report([str(run) for run in runs], out, **GRID)
+    return out, written
+
+
+def test_report_writes_every_raw_episode_and_groups_runs_into_arms(report):
+    out, written = report
+    assert sorted(p.name for p in out.iterdir()) == [
+        "figures",
+        "report.html",
+        "report.json",
+        "report.md",
+    ]
+    assert set(written) == {*out.glob("report.*"), *out.glob("figures/*.png")}
+    data = json.loads((out / "report.json").read_text())
+    assert [a["arm"] for a in data["agents"]] == ["hebbian ABCD_lr", "hebbian ABCD_lr", "static"]
+    for agent in data["agents"]:
+        assert agent["seen"] == ["intact"] and agent["ablation_step"] == 30
+        assert [(c["morphology"], c["level"]) for c in agent["cells"]] == [
+            ("intact", 0.0),
+            ("intact", 0.5),
+            ("damaged_front_left", 0.0),
+            ("damaged_front_left", 0.5),
+        ]
+        for cell in agent["cells"]:
+            assert len(cell["fitness"]) == 3 and len(cell["curve"]) == 60 // CURVE_EVERY
+    hebbian = data["arms"][0]
+    assert hebbian["runs"] == ["agent", "agent"] and len(hebbian["cells"][0]["run_means"]) == 2
+    first = data["agents"][0]["cells"][0]["fitness"]
+    second = data["agents"][1]["cells"][0]["fitness"]
+    assert hebbian["cells"][0]["mean"] == pytest.approx((np.mean(first) + np.mean(second)) / 2)
+    assert len(data["comparisons"]) == 4
+    assert all(0.0 <= c["p_value"] <= 1.0 for c in data["comparisons"])
+
+
+def test_a_cell_is_the_agent_s_own_episodes_with_the_report_seeds(runs, report):
+    out, _ = report
+    data = json.loads((out / "report.json").read_text())
+    agent = load_agent(runs[2] / "agents" / "best.safetensors")
+    task, network = agent_setup(agent, ["task.morphologies=['damaged_front_left']"])
+    seeds = report_seeds(0, 3)
+    assert data["seeds"] == seeds
+    direct = rollout_batch(
+        task, network, torch.tensor(agent.genome)[None].repeat(3, 1), seeds, "damaged_front_left"
+    )
+    assert data["agents"][2]["cells"][2]["fitness"] == direct.fitness.tolist()
+
+
+def test_ablation_changes_nothing_before_its_step_and_something_after(report):
+    out, _ = report
+    data = json.loads((out / "report.json").read_text())
+    for agent in data["agents"]:
+        intact, ablated = agent["cells"][0], agent["cells"][1]
+        before = -(-agent["ablation_step"] // CURVE_EVERY)  # samples after steps before it
+        # Equal up to the rounding of (final x - fitness), the start position the curve uses.
+        assert intact["curve"][:before] == pytest.approx(ablated["curve"][:before], abs=1e-12)
+        assert intact["fitness"] != ablated["fitness"]
+
+
+def test_the_same_runs_and_seeds_give_the_same_report_to_the_bit(runs, report, tmp_path):
+    out, _ = report
+    make_report([str(run) for run in runs], tmp_path, **GRID)
+    assert (tmp_path / "report.json").read_bytes() == (out / "report.json").read_bytes()
+    assert (tmp_path / "report.md").read_bytes() == (out / "report.md").read_bytes()
+
+
+def test_html_is_self_contained_and_every_image_renders_in_a_headless_browser(report, tmp_path):
+    out, _ = report
+    page = (out / "report.html").read_text()
+    images = re.findall(r"<img [^>]*src='([^']*)'", page)
+    assert len(images) == 5 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert not re.search(r"(src|href)=['\"]?(https?:|//)", page)  # nothing fetched
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        if os.environ.get("METAHEB_REQUIRE_BROWSER"):
+            pytest.fail("chromium is not installed (.ci/run installs it with apt-get)")
+        pytest.skip("chromium is not installed: apt-get install chromium")
+    # A copy of the page with a probe that counts the images the browser decoded.
+    probe = (
+        "<script>window.addEventListener('load', () => { const all = [...document.images];"
+        "const ok = all.filter(i => i.complete && i.naturalWidth > 0).length;"
+        "document.body.insertAdjacentHTML('beforeend', `<p id=probe>${ok}/${all.length}</p>`);"
+        "});</script>"
+    )
+    checked = tmp_path / "checked.html"
+    checked.write_text(page.replace("</body>", probe + "</body>"))
+    dom = subprocess.run(
+        [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            checked.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert '<p id="probe">5/5</p>' in dom, dom[-500:]
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", "metaheb.cli", "report", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["no/such/run"], "is not a run directory"),
+        (["--morphologies", "intact,three_legs"], "unknown morphology 'three_legs'"),
+        (["--ablation", "0,1.5"], "outside 0..1"),
+        (["--ablation", "half"], "must be fractions"),
+        (["--seeds", "0"], "--seeds must be at least 1"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2_and_no_report(runs, tmp_path, args, message):
+    out = tmp_path / "report"
+    result = cli(str(runs[0]), *args, "--out", str(out))
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not out.exists()
