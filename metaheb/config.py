@@ -43,6 +43,8 @@ class TaskConfig:
     ablation_step: int = 500
     ablation_layers: list[int] = field(default_factory=list)
     failed_actuators: list[int] = field(default_factory=list)
+    # CarRacing's observation: "fast" (metaheb's renderer) or "gymnasium" (its own, ~20x slower)
+    renderer: str = "fast"
 
 
 @dataclass
@@ -103,7 +105,8 @@ class Config:
 
 
 CHOICES = {
-    "task.name": ("ant",),
+    "task.name": ("ant", "carracing"),
+    "task.renderer": ("fast", "gymnasium"),
     "network.model": ("hebbian", "static"),
     "network.rule": tuple(RULES),
     "network.init": ("uniform", "normal", "coevolved"),
@@ -254,6 +257,17 @@ def _validate(config: Config) -> None:
         raise UserError(
             f"task.ablation_fraction must be within 0..1, got {config.task.ablation_fraction}"
         )
+    if config.task.name == "carracing":
+        if config.network.encoder != "carracing_conv":
+            raise UserError(
+                "the carracing task gives pixels: use network.encoder=carracing_conv "
+                "(envs/carracing.toml)"
+            )
+        if config.task.morphologies != ["intact"] or config.task.failed_actuators:
+            raise UserError(
+                "task.morphologies and task.failed_actuators are Ant settings: leave them unset "
+                "for carracing"
+            )
     if any(not 0 <= motor < 8 for motor in config.task.failed_actuators):
         raise UserError("task.failed_actuators holds motor indices 0..7 of the Ant")
     if not config.task.morphologies:

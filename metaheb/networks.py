@@ -30,7 +30,12 @@ from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
 from metaheb.genome import GenomeLayout, Segment
 from metaheb.rules import RULES, Terms, hebbian_step_
 
-OUTPUT_ACTIVATIONS = {"tanh": torch.tanh, "linear": lambda x: x}
+OUTPUT_ACTIVATIONS = {
+    "tanh": torch.tanh,
+    "linear": lambda x: x,
+    # CarRacing: steering in [-1, 1], gas and brake in [0, 1] (Najarro & Risi 2020)
+    "tanh_sigmoid": lambda x: torch.cat([torch.tanh(x[:, :1]), torch.sigmoid(x[:, 1:])], dim=1),
+}
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def rollout_batch(
     envs = task.envs(len(seeds), morphology)
     obs = task.reset(envs, list(seeds))
     weights, terms = network.start_episode(genomes, seeds)
-    score = task.score(task.x_positions(envs))
+    score = task.score(envs)
     active = np.arange(len(seeds))
     live_envs = list(envs)  # the envs of the agents still running, in ``active`` order
     zero_action = np.zeros((len(seeds), task.act_dim))
@@ -128,8 +128,8 @@ def rollout_batch(
                 actions = np.where(broken[:, None], 0.0, actions)
         else:
             actions = zero_action[: len(active)]
-        obs, fell = task.step(live_envs, disable_actuators(actions, config))
-        done = score.update(step, active, task.x_positions(live_envs), fell) | diverged[active]
+        obs, outcome = task.step(live_envs, disable_actuators(actions, config))
+        done = score.observe(step, active, live_envs, outcome) | diverged[active]
         if on_step is not None:
             on_step(step, active, live_envs)
         if done.any():

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from metaheb.config import TaskConfig
 from metaheb.tasks.ant import AntTask
+from metaheb.tasks.carracing import CarRacingTask
 
-TASKS = {"ant": AntTask}
+TASKS = {"ant": AntTask, "carracing": CarRacingTask}
+Task = AntTask | CarRacingTask
 
 
-def make_task(config: TaskConfig) -> AntTask:
+def make_task(config: TaskConfig) -> Task:
     """Build the task named by ``config.name`` (the config has already checked the name)."""
     return TASKS[config.name](config)

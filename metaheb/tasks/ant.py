@@ -89,8 +89,8 @@ class AntTask:
     def x_positions(envs: list[gym.Env]) -> np.ndarray:
         return np.array([env.unwrapped.data.qpos[0] for env in envs])
 
-    def score(self, start_x: np.ndarray) -> ForwardProgress:
-        return ForwardProgress(start_x, self.config)
+    def score(self, envs: list[gym.Env]) -> ForwardProgress:
+        return ForwardProgress(self.x_positions(envs), self.config)
 
 
 def check_model(name: str, path: Path) -> None:
@@ -128,6 +128,12 @@ class ForwardProgress:
             self.negative_run[agents] > self.config.early_stop_patience
         )
         return fell | stalled | (step + 1 >= self.config.max_steps)
+
+    def observe(
+        self, step: int, agents: np.ndarray, envs: list[gym.Env], fell: np.ndarray
+    ) -> np.ndarray:
+        """``update`` from the envs of ``agents`` (the rollout's task-neutral call)."""
+        return self.update(step, agents, AntTask.x_positions(envs), fell)
 
     @property
     def fitness(self) -> np.ndarray:

@@ -1,0 +1,101 @@
+"""CarRacing from pixels: gymnasium's CarRacing-v3 physics and tracks, scored by its return.
+
+Protocol of Najarro & Risi (2020), CarRacing experiments:
+
+- observation: the 96x96 RGB frame, cropped to 84x84 (rows 0..83, columns 6..89: the indicator
+  bar at the bottom and the margins go, as in the paper's code), scaled to [0, 1], channels
+  first; it feeds the evolved convolutions (``metaheb.encoders``);
+- action: the network's three outputs squashed as [tanh, sigmoid, sigmoid]: steering in [-1, 1],
+  gas and brake in [0, 1] (the network's ``tanh_sigmoid`` output, so the plastic rule sees the
+  actions themselves);
+- fitness: the episode return (+1000/N per new track tile, -0.1 per frame; -100 and the end for
+  leaving the playfield), gymnasium's own reward;
+- early stop (chosen here, the paper's spirit: a car off the track or stalled): after step
+  ``early_stop_after``, when the reward has been negative for more than ``early_stop_patience``
+  steps in a row, i.e. no new tile reached for that long; also gymnasium's own ends (every tile
+  visited, or off the playfield).
+
+The observation is drawn by the fast renderer (``task.renderer = "fast"``,
+``metaheb.tasks.carracing_render``) or by gymnasium's own (``"gymnasium"``).
+"""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from metaheb.config import TaskConfig
+
+CROP = (slice(0, 84), slice(6, 90))
+
+
+class CarRacingTask:
+    """CarRacing-v3 environments plus the return score; one env per agent of a batch."""
+
+    obs_dim = 3 * 84 * 84
+    obs_shape = (3, 84, 84)
+    act_dim = 3
+    output_activation = "tanh_sigmoid"
+
+    def __init__(self, config: TaskConfig) -> None:
+        self.config = config
+        self._envs: list[gym.Env] = []
+
+    def envs(self, count: int, morphology: str = "intact") -> list[gym.Env]:
+        """``count`` environments, created once per process and reused (one track per reset)."""
+        from metaheb.tasks.carracing_render import make_carracing
+
+        while len(self._envs) < count:
+            self._envs.append(make_carracing(self.config.renderer))
+        return self._envs[:count]
+
+    def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
+        """Reset each env with its own seed (its own track); stack the observations."""
+        return frames([env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)])
+
+    def step(
+        self, envs: list[gym.Env], actions: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Step every env; return (observations, (rewards, ended by gymnasium))."""
+        observations, rewards, ended = [], np.empty(len(envs)), np.empty(len(envs), dtype=bool)
+        for k, (env, action) in enumerate(zip(envs, actions)):
+            obs, rewards[k], terminated, truncated, _ = env.step(action.astype(np.float32))
+            observations.append(obs)
+            ended[k] = terminated or truncated
+        return frames(observations), (rewards, ended)
+
+    def score(self, envs: list[gym.Env]) -> EpisodeReturn:
+        return EpisodeReturn(len(envs), self.config)
+
+
+def frames(observations: list[np.ndarray]) -> np.ndarray:
+    """96x96x3 uint8 frames -> (n, 3, 84, 84) float32 in [0, 1]."""
+    batch = np.stack([obs[CROP] for obs in observations])
+    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+
+
+class EpisodeReturn:
+    """Fitness (the return) and early stop for a batch of CarRacing episodes, indexed by agent."""
+
+    def __init__(self, count: int, config: TaskConfig) -> None:
+        self.config = config
+        self.fitness = np.zeros(count)
+        self.negative_run = np.zeros(count, dtype=np.int64)
+        self.steps = np.zeros(count, dtype=np.int64)
+
+    def observe(
+        self,
+        step: int,
+        agents: np.ndarray,
+        envs: list[gym.Env],
+        outcome: tuple[np.ndarray, np.ndarray],
+    ) -> np.ndarray:
+        """Record step ``step`` (0-based) for ``agents``; return which of them are now done."""
+        rewards, ended = outcome
+        self.fitness[agents] += rewards
+        self.steps[agents] = step + 1
+        self.negative_run[agents] = np.where(rewards < 0, self.negative_run[agents] + 1, 0)
+        stalled = (step >= self.config.early_stop_after) & (
+            self.negative_run[agents] > self.config.early_stop_patience
+        )
+        return ended | stalled | (step + 1 >= self.config.max_steps)

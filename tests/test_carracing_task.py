@@ -1,0 +1,64 @@
+"""The CarRacing task: frames, actions, the return as fitness, early stop, and training."""
+
+import numpy as np
+import pytest
+from conftest import train_small
+
+from metaheb.config import TaskConfig, load_config
+from metaheb.errors import UserError
+from metaheb.runs import load_agent, read_metrics
+from metaheb.tasks import make_task
+from metaheb.tasks.carracing import EpisodeReturn
+
+CAR = [
+    "task.name=carracing",
+    "network.encoder=carracing_conv",
+    "network.normalise=max_abs",
+    "task.max_steps=40",
+    "task.burn_in=0",
+]
+
+
+def test_observations_are_cropped_scaled_channels_first_frames():
+    task = make_task(TaskConfig(name="carracing"))
+    envs = task.envs(2)
+    obs = task.reset(envs, [0, 1])
+    assert obs.shape == (2, 3, 84, 84) and obs.dtype == np.float32
+    assert obs.min() >= 0.0 and obs.max() <= 1.0
+    assert not np.array_equal(obs[0], obs[1])  # two seeds, two tracks
+    obs, (rewards, ended) = task.step(envs, np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0]]))
+    assert obs.shape == (2, 3, 84, 84) and rewards.shape == (2,) and not ended.any()
+
+
+def test_the_return_is_the_fitness_and_a_car_without_new_tiles_stops():
+    config = TaskConfig(name="carracing", max_steps=1000, early_stop_after=5, early_stop_patience=3)
+    score = EpisodeReturn(2, config)
+    agents = np.arange(2)
+    done = [
+        score.observe(step, agents, [], (np.array([3.0, -0.1]), np.zeros(2, bool)))
+        for step in range(6)
+    ]
+    assert score.fitness == pytest.approx([18.0, -0.6])
+    assert [d.tolist() for d in done][-2:] == [[False, False], [False, True]]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["task.name=carracing"], "use network.encoder=carracing_conv"),
+        ([*CAR, "task.morphologies=['damaged_back']"], "Ant settings"),
+        ([*CAR, "task.renderer=pygame"], "choose one of: fast, gymnasium"),
+    ],
+)
+def test_bad_carracing_settings_are_one_line_errors(overrides, message):
+    with pytest.raises(UserError, match=message):
+        load_config(None, overrides)
+
+
+@pytest.mark.parametrize("model", ["hebbian", "static"])
+def test_carracing_trains_through_the_same_loop(tmp_path, local_ray, model):
+    run = train_small(tmp_path, *CAR, f"network.model={model}", "network.hidden=[16, 8]")
+    (record,) = read_metrics(run)
+    assert record["env_steps"] > 0 and np.isfinite(record["best"])
+    agent = load_agent(run / "agents" / "best.safetensors")
+    assert agent.meta["task"]["name"] == "carracing" and agent.meta["network"]["model"] == model
