@@ -47,7 +47,9 @@ def agent_setup(agent: Agent, overrides: list[str]) -> tuple[AntTask, PolicyNetw
     for item in overrides:
         if not item.startswith("task."):
             raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
-    config = config_from_dict(apply_overrides({"task": agent.meta["task"]}, overrides)).task
+    # The task is checked against the agent's encoder: pixels need one, a state vector none.
+    saved = {"task": agent.meta["task"], "network": {"encoder": agent.meta["network"]["encoder"]}}
+    config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
     return make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
 

@@ -62,3 +62,16 @@ def test_carracing_trains_through_the_same_loop(tmp_path, local_ray, model):
     assert record["env_steps"] > 0 and np.isfinite(record["best"])
     agent = load_agent(run / "agents" / "best.safetensors")
     assert agent.meta["task"]["name"] == "carracing" and agent.meta["network"]["model"] == model
+
+
+def test_replay_films_a_carracing_agent_at_the_game_s_window_size(tmp_path, local_ray):
+    import imageio.v2 as imageio
+
+    from metaheb.evaluate import resolve_agent
+    from metaheb.replay import replay_agent
+
+    run = train_small(tmp_path, *CAR, "network.hidden=[8]")
+    video = tmp_path / "drive.mp4"
+    result = replay_agent(resolve_agent(run), [], seed=3, video=video)
+    frames = list(imageio.get_reader(video, format="FFMPEG"))
+    assert len(frames) == result.steps == 40 and frames[0].shape == (400, 600, 3)

@@ -46,7 +46,8 @@ class CarRacingTask:
         from metaheb.tasks.carracing_render import make_carracing
 
         while len(self._envs) < count:
-            self._envs.append(make_carracing(self.config.renderer))
+            # rgb_array costs nothing until render() is called: replay films these very envs.
+            self._envs.append(make_carracing(self.config.renderer, render_mode="rgb_array"))
         return self._envs[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
