@@ -43,8 +43,7 @@ class TaskConfig:
     ablation_step: int = 500
     ablation_layers: list[int] = field(default_factory=list)
     failed_actuators: list[int] = field(default_factory=list)
-    # CarRacing's observation: "fast" (metaheb's renderer) or "gymnasium" (its own, ~20x slower)
-    renderer: str = "fast"
+    renderer: str = "gymnasium"  # who draws CarRacing's observation
 
 
 @dataclass
@@ -106,7 +105,7 @@ class Config:
 
 CHOICES = {
     "task.name": ("ant", "carracing"),
-    "task.renderer": ("fast", "gymnasium"),
+    "task.renderer": ("gymnasium",),
     "network.model": ("hebbian", "static"),
     "network.rule": tuple(RULES),
     "network.init": ("uniform", "normal", "coevolved"),
