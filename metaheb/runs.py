@@ -29,12 +29,17 @@ AGENT_FORMAT = "metaheb-agent"
 AGENT_VERSION = 1
 
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read once: the permissions a plain open() would give a new file
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that a reader sees the old file or the new one, never half."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), 0o666 & ~_UMASK)  # not mkstemp's owner-only 0600
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
