@@ -32,6 +32,27 @@ def config_from_args(args: tuple[str, ...]) -> Config:
     return load_config(config_path, overrides)
 
 
+def task_overrides(
+    overrides: tuple[str, ...], morphology: str | None, ablate: str | None
+) -> list[str]:
+    """``--morphology NAME`` and ``--ablate FRACTION@STEP`` as the task overrides they stand for.
+
+    The config validates the values themselves (a known body, a fraction in [0, 1]).
+    """
+    result = list(overrides)
+    if morphology is not None:
+        result.append(f'task.morphologies=["{morphology}"]')
+    if ablate is not None:
+        fraction, at, step = ablate.partition("@")
+        if not at or not fraction.strip() or not step.strip().isdigit():
+            raise UserError(
+                f"--ablate {ablate!r} is not FRACTION@STEP; e.g. --ablate 0.5@250 zeroes half "
+                "the weights at step 250"
+            )
+        result += [f"task.ablation_fraction={fraction.strip()}", f"task.ablation_step={step}"]
+    return result
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def train(args: tuple[str, ...]) -> None:
@@ -49,7 +70,15 @@ def train(args: tuple[str, ...]) -> None:
 @click.argument("agent")
 @click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
 @click.option("--episodes", default=5, show_default=True, help="Seeded episodes per morphology.")
-def evaluate(agent: str, overrides: tuple[str, ...], episodes: int) -> None:
+@click.option("--morphology", help="Test on this body instead (a name from envs/ant).")
+@click.option("--ablate", metavar="FRACTION@STEP", help="Zero this share of weights at STEP.")
+def evaluate(
+    agent: str,
+    overrides: tuple[str, ...],
+    episodes: int,
+    morphology: str | None,
+    ablate: str | None,
+) -> None:
     """Fitness of a saved agent (a RUN_DIR's best, or an agent file), mean +- std per morphology.
 
     task.* overrides change what it is tested on, e.g. an unseen leg and an ablation:
@@ -59,7 +88,8 @@ def evaluate(agent: str, overrides: tuple[str, ...], episodes: int) -> None:
     """
     from metaheb.evaluate import evaluate_agent, resolve_agent
 
-    result = evaluate_agent(resolve_agent(agent), list(overrides), episodes)
+    overrides = task_overrides(overrides, morphology, ablate)
+    result = evaluate_agent(resolve_agent(agent), overrides, episodes)
     for k, name in enumerate(result.morphologies):
         scores = result.fitness[:, k]
         click.echo(
@@ -74,26 +104,31 @@ def evaluate(agent: str, overrides: tuple[str, ...], episodes: int) -> None:
 @click.option("--seed", type=int, help="The episode's seed [default: the agent's own episode].")
 @click.option("--video", type=click.Path(dir_okay=False), help="Write the episode to this mp4.")
 @click.option("--traces", type=click.Path(dir_okay=False), help="Write the weight figure (png).")
+@click.option("--morphology", help="Replay on this body instead (a name from envs/ant).")
+@click.option("--ablate", metavar="FRACTION@STEP", help="Zero this share of weights at STEP.")
 def replay(
     agent: str,
     overrides: tuple[str, ...],
     seed: int | None,
     video: str | None,
     traces: str | None,
+    morphology: str | None,
+    ablate: str | None,
 ) -> None:
     """Replay one episode of an agent (a RUN_DIR's best, or an agent file); print its fitness.
 
     task.* overrides choose the body and damage, e.g.:
 
-    metaheb replay runs/NAME 'task.morphologies=["damaged_front_left"]'
-    task.ablation_fraction=0.5 task.ablation_step=500 --video walk.mp4 --traces weights.png
+    metaheb replay runs/NAME --morphology damaged_front_left --ablate 0.5@250
+    --video walk.mp4 --traces weights.png
     """
     from metaheb.evaluate import resolve_agent
     from metaheb.replay import plot_traces, replay_agent
 
     saved = resolve_agent(agent)
     seed = saved.meta.get("episode_seed", 0) if seed is None else seed
-    result = replay_agent(saved, list(overrides), seed, Path(video) if video else None)
+    overrides = task_overrides(overrides, morphology, ablate)
+    result = replay_agent(saved, overrides, seed, Path(video) if video else None)
     click.echo(
         f"{result.task.morphologies[0]}: fitness {result.fitness:.3f} in {result.steps} steps"
     )

@@ -62,3 +62,48 @@ def test_replay_with_ablation_marks_it_in_the_traces(run, tmp_path):
 def test_replay_refuses_non_task_overrides(run):
     with pytest.raises(UserError, match="only task"):
         replay_agent(resolve_agent(run), ["evolve.popsize=2"], seed=0)
+
+
+def _replay_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "metaheb.cli", "replay", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_replay_morphology_and_ablate_options_are_the_task_overrides(run, tmp_path):
+    figure = tmp_path / "w.png"
+    result = _replay_cli(
+        str(run), "--morphology", "damaged_front_left", "--ablate", "0.5@15", "--seed", "3"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    overrides = ['task.morphologies=["damaged_front_left"]', "task.ablation_fraction=0.5"]
+    expected = replay_agent(resolve_agent(run), [*overrides, "task.ablation_step=15"], seed=3)
+    assert result.stdout.splitlines()[0] == (
+        f"damaged_front_left: fitness {expected.fitness:.3f} in {expected.steps} steps"
+    )
+    assert not figure.exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--morphology", "five_legs"], "unknown morphology 'five_legs'"),
+        (["--ablate", "1.5@10"], "task.ablation_fraction must be within 0..1"),
+        (["--ablate", "0.5"], "is not FRACTION@STEP"),
+        (["--ablate", "half@10"], "task.ablation_fraction"),
+    ],
+)
+def test_replay_bad_options_are_one_line_exit_2_and_no_video(run, tmp_path, args, message):
+    video = tmp_path / "v.mp4"
+    result = _replay_cli(str(run), *args, "--video", str(video))
+    assert result.returncode == 2
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replay_of_a_missing_run_is_one_line_exit_2(tmp_path):
+    result = _replay_cli(str(tmp_path / "no-such-run"))
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
