@@ -68,6 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     ray.init(
+        address="local",
         num_cpus=2,
         include_dashboard=False,
         logging_level=logging.ERROR,

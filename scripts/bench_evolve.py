@@ -201,7 +201,7 @@ def main() -> None:
         f"evolve.generations={generations}",
         f"task.max_steps={steps}",
     ]
-    ray.init(num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level=logging.ERROR)
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp)

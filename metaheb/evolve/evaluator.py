@@ -10,6 +10,8 @@ whether one worker or many evaluated it. A task whose worker process dies is run
 from __future__ import annotations
 
 import logging
+import os
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -73,19 +75,25 @@ def ray_session(config: RayConfig) -> Iterator[int]:
     A Ray already initialised by the caller is used as it is and left running.
     """
     started = False
+    # No address: the cluster of a `ray job submit` (RAY_ADDRESS), else a Ray of its own ("local"),
+    # even where `ray start` runs one on this machine that ray.init() would otherwise join.
+    address = config.address or os.environ.get("RAY_ADDRESS") or "local"
     if not ray.is_initialized():
         options = {"include_dashboard": False, "logging_level": logging.ERROR}
         try:
-            if config.address:
-                ray.init(address=config.address, **options)
-            else:
-                ray.init(num_cpus=config.num_workers or None, **options)
+            with warnings.catch_warnings():
+                # The one-line error below says it; Ray's own warning would be a second line.
+                warnings.filterwarnings("ignore", message="Ray Client connection timed out")
+                if address == "local":
+                    ray.init(address="local", num_cpus=config.num_workers or None, **options)
+                else:
+                    ray.init(address=address, **options)
         except (ConnectionError, ValueError, RuntimeError) as err:
             first_line = (
                 str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             )
             raise UserError(
-                f"cannot start or reach Ray at {config.address or 'local'}: {first_line}; "
+                f"cannot start or reach Ray at {address}: {first_line}; "
                 "check ray.address (empty for a local Ray)"
             ) from None
         started = True
