@@ -162,3 +162,26 @@ def test_bad_input_is_one_line_exit_2_and_no_report(runs, tmp_path, args, messag
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
     assert not out.exists()
+
+
+def test_the_reproduction_summary_tabulates_every_arm_of_a_report(report, tmp_path):
+    out, _ = report
+    summary = tmp_path / "summary.json"
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "reproduce", "summarize.py")
+    result = subprocess.run(
+        [sys.executable, script, str(out / "report.json"), "--json", str(summary)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads((out / "report.json").read_text())
+    rows = json.loads(summary.read_text())
+    assert [row["arm"] for row in rows] == [arm["arm"] for arm in data["arms"]]
+    table = result.stdout.strip().splitlines()
+    assert len(table) == 2 + len(rows)
+    for row, line in zip(rows, table[2:]):
+        intact = row["bodies"]["intact"]  # the one body these runs were trained on
+        assert row["walks_on_seen"] == (intact[0] > intact[1])
+        shown = line.split(" | ")[2 + len(row["bodies"])]
+        assert (shown == "n/a") == (not row["walks_on_seen"])

@@ -5,6 +5,10 @@ Usage: python scripts/reproduce/summarize.py runs/reproduce/report/report.json [
 Prints one Markdown table (what docs/results.md quotes): each arm's fitness on every body at 0%
 ablation, the unseen/seen ratio (the held-out front left leg over the mean of the seen bodies),
 and the intact body after each ablation level, next to the paper's figures for the unseen leg.
+
+The ratio is printed only for an arm that walks on the bodies it was trained on (on each, a mean
+above its own std): over a seen mean near zero it would be noise divided by noise. The JSON keeps
+it either way, with ``walks_on_seen``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ def summarise(report: dict, unseen: str) -> list[dict]:
         cells = {(c["morphology"], c["level"]): c for c in arm["cells"]}
         intact = {m: cells[m, 0.0] for m in report["morphologies"]}
         seen_mean = sum(intact[m]["mean"] for m in intact if m in seen) / len(seen)
+        walks = all(intact[m]["mean"] > max(intact[m]["std"], 0.0) for m in seen)
         unseen_mean = intact[unseen]["mean"]
         rows.append(
             {
@@ -33,6 +38,7 @@ def summarise(report: dict, unseen: str) -> list[dict]:
                 "runs": len(arm["runs"]),
                 "bodies": {m: (c["mean"], c["std"]) for m, c in intact.items()},
                 "unseen_over_seen": unseen_mean / seen_mean if seen_mean else None,
+                "walks_on_seen": walks,
                 "ablated_intact": {
                     level: (cells["intact", level]["mean"], cells["intact", level]["std"])
                     for level in report["levels"]
@@ -61,7 +67,7 @@ def markdown(report: dict, rows: list[dict]) -> str:
             row["arm"],
             str(row["runs"]),
             *(f"{mean:.2f} +- {std:.2f}" for mean, std in row["bodies"].values()),
-            "-" if ratio is None else f"{ratio:.2f}",
+            f"{ratio:.2f}" if row["walks_on_seen"] and ratio is not None else "n/a",
             *(f"{m:.2f} +- {s:.2f}" for level, (m, s) in row["ablated_intact"].items() if level),
             PAPER.get(row["arm"], "-"),
         ]
