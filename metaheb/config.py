@@ -43,7 +43,7 @@ class TaskConfig:
     ablation_step: int = 500
     ablation_layers: list[int] = field(default_factory=list)
     failed_actuators: list[int] = field(default_factory=list)
-    renderer: str = "gymnasium"  # who draws CarRacing's observation
+    renderer: str = "fast"  # who draws CarRacing's observation: "fast" or "gymnasium"
 
 
 @dataclass
@@ -105,7 +105,7 @@ class Config:
 
 CHOICES = {
     "task.name": ("ant", "carracing"),
-    "task.renderer": ("gymnasium",),
+    "task.renderer": ("fast", "gymnasium"),
     "network.model": ("hebbian", "static"),
     "network.rule": tuple(RULES),
     "network.init": ("uniform", "normal", "coevolved"),

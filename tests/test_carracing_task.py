@@ -47,7 +47,7 @@ def test_the_return_is_the_fitness_and_a_car_without_new_tiles_stops():
     [
         (["task.name=carracing"], "use network.encoder=carracing_conv"),
         ([*CAR, "task.morphologies=['damaged_back']"], "Ant settings"),
-        ([*CAR, "task.renderer=pygame"], "choose one of: gymnasium"),
+        ([*CAR, "task.renderer=pygame"], "choose one of: fast, gymnasium"),
     ],
 )
 def test_bad_carracing_settings_are_one_line_errors(overrides, message):

@@ -15,9 +15,10 @@ Protocol of Najarro & Risi (2020), CarRacing experiments:
   steps in a row, i.e. no new tile reached for that long; also gymnasium's own ends (every tile
   visited, or off the playfield).
 
-The observation is drawn by gymnasium's own renderer (``task.renderer = "gymnasium"``; about 97%
-of a step: a faster renderer is the next step of this task). The env is gymnasium's unwrapped
-CarRacing: the episode limit and early stop are metaheb's.
+The observation is drawn by ``metaheb.tasks.carracing_render`` (``task.renderer = "fast"``, the
+default: the same scene drawn straight at observation size) or by gymnasium's own renderer
+(``"gymnasium"``: about 97% of a step). The env is gymnasium's unwrapped CarRacing: the episode
+limit and early stop are metaheb's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from gymnasium.envs.box2d.car_racing import CarRacing
 
 from metaheb.config import TaskConfig
+from metaheb.tasks.carracing_render import FastCarRacing
 
 CROP = (slice(0, 84), slice(6, 90))
 
@@ -47,7 +49,8 @@ class CarRacingTask:
         """``count`` environments, created once per process and reused (one track per reset)."""
         while len(self._envs) < count:
             # rgb_array costs nothing until render() is called: replay films these very envs.
-            self._envs.append(CarRacing(render_mode="rgb_array"))
+            kind = FastCarRacing if self.config.renderer == "fast" else CarRacing
+            self._envs.append(kind(render_mode="rgb_array"))
         return self._envs[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:

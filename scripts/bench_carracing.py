@@ -1,0 +1,168 @@
+"""Benchmark CarRacing-v3 env steps on one core: the fast renderer against gymnasium's, EnvPool's
+C++ port and the physics alone, and the whole agent step.
+
+All in one run, env-steps/s on one core (one thread), the same seeds and the same random driving
+for every env (a car weaving on and off the road):
+- gymnasium: CarRacing-v3 as gymnasium ships it (observation drawn at window size by pygame);
+- fast: the same env with metaheb's renderer (``task.renderer = "fast"``, the default);
+- physics: the same env with the observation drawing replaced by nothing (the limit);
+- EnvPool: its C++ CarRacing-v3, one env, one thread (``pip install metaheb[bench]``; skipped
+  with a note when it is not installed);
+- agent: metaheb's whole episode loop over a batch of CarRacing agents (render, crop, the
+  evolved convolutions, the plastic 648-128-64-3 network and its ABCD_lr update).
+Prints each rate, the ratios the task is judged by, and the share of a fast step spent drawing;
+``--fidelity`` also prints how closely the fast frames match gymnasium's; ``--json PATH``
+writes the same figures.
+
+    python scripts/bench_carracing.py [--steps 600] [--fidelity] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+from gymnasium.envs.box2d.car_racing import CarRacing
+
+from metaheb.config import load_config
+from metaheb.networks import PolicyNetwork
+from metaheb.rollout import rollout_batch
+from metaheb.runs import atomic_write_bytes
+from metaheb.tasks import make_task
+from metaheb.tasks.carracing_fidelity import frame_agreement, paired_frames, random_driving
+from metaheb.tasks.carracing_render import FastCarRacing
+
+
+class PhysicsOnly(CarRacing):
+    """CarRacing-v3 that draws no observation: what a step costs without rendering."""
+
+    def _render(self, mode: str):
+        return None if mode == "state_pixels" else super()._render(mode)
+
+
+def drive_rate(make_env: Callable[[int], object], seeds: list[int], steps: int) -> float:
+    """Env-steps/s over one seeded drive of ``steps`` per seed (creation and reset excluded);
+    ``make_env(seed)`` returns a reset env whose ``step`` takes one action."""
+    elapsed = 0.0
+    for seed in seeds:
+        env = make_env(seed)
+        actions = random_driving(seed, steps)
+        started = time.perf_counter()
+        for action in actions:
+            env.step(action)
+        elapsed += time.perf_counter() - started
+        env.close()
+    return len(seeds) * steps / elapsed
+
+
+def gymnasium_env(kind: type[CarRacing]) -> Callable[[int], CarRacing]:
+    def make(seed: int) -> CarRacing:
+        env = kind()
+        env.reset(seed=seed)
+        return env
+
+    return make
+
+
+def envpool_rate(seeds: list[int], steps: int) -> float | None:
+    """EnvPool's CarRacing-v3, one env on one thread, or None when it is not installed."""
+    try:
+        import envpool
+    except ImportError:
+        return None
+
+    class OneEnv:
+        def __init__(self, seed: int) -> None:
+            self.pool = envpool.make(
+                "CarRacing-v3", "gymnasium", num_envs=1, batch_size=1, num_threads=1, seed=seed
+            )
+            self.pool.reset()
+
+        def step(self, action: np.ndarray) -> None:
+            self.pool.step(action.astype(np.float32)[None])
+
+        def close(self) -> None:
+            self.pool.close()
+
+    return drive_rate(OneEnv, seeds, steps)
+
+
+def agent_rate(agents: int, steps: int) -> float:
+    """The whole agent step, metaheb's rollout loop over ``agents`` CarRacing agents."""
+    config = load_config(
+        None,
+        [
+            "task.name=carracing",
+            "network.encoder=carracing_conv",
+            "network.normalise=max_abs",
+            f"task.max_steps={steps}",
+            "task.burn_in=0",
+            f"task.early_stop_after={steps}",  # every agent runs the whole episode
+        ],
+    )
+    task = make_task(config.task)
+    network = PolicyNetwork.for_task(
+        config.network, task.obs_dim, task.act_dim, task.output_activation
+    )
+    genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
+    started = time.perf_counter()
+    result = rollout_batch(task, network, genomes, list(range(agents)))
+    return float(result.steps.sum()) / (time.perf_counter() - started)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=600, help="steps per seeded drive")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--agents", type=int, default=8, help="batch of the agent step")
+    parser.add_argument("--fidelity", action="store_true")
+    parser.add_argument("--json", type=str, default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    seeds = list(range(args.seeds))
+    rates = {
+        "gymnasium": drive_rate(gymnasium_env(CarRacing), seeds, args.steps),
+        "fast": drive_rate(gymnasium_env(FastCarRacing), seeds, args.steps),
+        "physics": drive_rate(gymnasium_env(PhysicsOnly), seeds, args.steps),
+        "envpool": envpool_rate(seeds, args.steps),
+        "agent": agent_rate(args.agents, args.steps),
+    }
+    print(f"CarRacing-v3, one core, {args.seeds} seeds x {args.steps} steps of random driving")
+    for name, rate in rates.items():
+        print(f"  {name:<10}" + ("not installed" if rate is None else f"{rate:>9,.0f} steps/s"))
+    ratios = {
+        "fast_over_gymnasium": rates["fast"] / rates["gymnasium"],
+        "physics_over_gymnasium": rates["physics"] / rates["gymnasium"],
+        "agent_over_gymnasium": rates["agent"] / rates["gymnasium"],
+        "drawing_share_of_fast_step": 1 - rates["fast"] / rates["physics"],
+        "drawing_share_of_gymnasium_step": 1 - rates["gymnasium"] / rates["physics"],
+    }
+    if rates["envpool"] is not None:
+        ratios["fast_over_envpool"] = rates["fast"] / rates["envpool"]
+    for name, value in ratios.items():
+        print(f"  {name:<34}{value:>8.2f}")
+    print("goals: fast/gymnasium >= 20, fast/envpool >= 2, agent/gymnasium >= 5")
+    figures = {"steps_per_s": rates, "ratios": ratios}
+    if args.fidelity:
+        fast, reference = zip(*(paired_frames(seed, args.steps // 2) for seed in seeds))
+        fast, reference = np.concatenate(fast), np.concatenate(reference)
+        figures["fidelity"] = {
+            "frame": frame_agreement(fast, reference),
+            "agent_crop_84": frame_agreement(fast[:, :84, 6:90], reference[:, :84, 6:90]),
+        }
+        for name, figure in figures["fidelity"].items():
+            print(
+                f"  fidelity {name:<14} mean |diff| {figure['mean_abs_diff']:.2f}/255, "
+                f"pixels within 8/255: {figure['within_8']:.1%}"
+            )
+    if args.json:
+        atomic_write_bytes(Path(args.json), json.dumps(figures, indent=2).encode())
+
+
+if __name__ == "__main__":
+    main()
