@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -68,6 +69,31 @@ class RayEvaluator:
         )
 
 
+CLIENT_ATTEMPTS = 3
+
+
+def _connect(address: str, num_workers: int, options: dict) -> None:
+    """``ray.init`` for a local Ray or an address. A Ray client's first connection can fail
+    while the head starts the server process that serves it (a busy head takes longer than
+    the client waits): that failure is retried."""
+    for attempt in range(CLIENT_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                # The one-line error of ray_session says it; Ray's warning would be a second line.
+                warnings.filterwarnings("ignore", message="Ray Client connection timed out")
+                if address == "local":
+                    ray.init(address="local", num_cpus=num_workers or None, **options)
+                else:
+                    ray.init(address=address, **options)
+            return
+        except ConnectionAbortedError as err:
+            starting = str(err).startswith("Initialization failure from server")
+            if not starting or attempt == CLIENT_ATTEMPTS - 1:
+                raise
+            ray.shutdown()
+            time.sleep(2.0)
+
+
 @contextmanager
 def ray_session(config: RayConfig) -> Iterator[int]:
     """Connect to Ray (an embedded local instance unless an address is given); yield worker count.
@@ -81,13 +107,7 @@ def ray_session(config: RayConfig) -> Iterator[int]:
     if not ray.is_initialized():
         options = {"include_dashboard": False, "logging_level": logging.ERROR}
         try:
-            with warnings.catch_warnings():
-                # The one-line error below says it; Ray's own warning would be a second line.
-                warnings.filterwarnings("ignore", message="Ray Client connection timed out")
-                if address == "local":
-                    ray.init(address="local", num_cpus=config.num_workers or None, **options)
-                else:
-                    ray.init(address=address, **options)
+            _connect(address, config.num_workers, options)
         except (ConnectionError, ValueError, RuntimeError) as err:
             first_line = (
                 str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
