@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
+import shutil
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -59,6 +61,9 @@ class NetworkConfig:
     normalise: str = "none"  # "max_abs": divide each layer by its max |w| after every update
     bottleneck: int = 0  # K > 0: K shared rules and a synapse-to-rule assignment (bottleneck.py)
     encoder: str = "none"  # "carracing_conv": the paper's evolved convolutions (encoders.py)
+    # The rule update compiled into one pass over memory (rules.fused_hebbian_step_): faster for
+    # large populations; needs a C++ compiler and compiles for ~30 s on first use.
+    fused: bool = False
 
 
 @dataclass
@@ -273,6 +278,17 @@ def _validate(config: Config) -> None:
         raise UserError('task.morphologies is empty: name at least one, e.g. ["intact"]')
     if config.task.burn_in >= config.task.max_steps:
         raise UserError("task.burn_in must be smaller than task.max_steps")
+    if config.network.fused and not _cxx_compiler():
+        raise UserError(
+            "network.fused compiles the rule update and needs a C++ compiler, none found "
+            "(g++, clang++ or $CXX): install one (apt-get install g++) or set network.fused=false"
+        )
+
+
+def _cxx_compiler() -> str | None:
+    """The C++ compiler torch.compile would build the fused rule update with, if any."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++", "c++"]
+    return next((path for path in map(shutil.which, names) if path), None)
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

@@ -28,7 +28,7 @@ from metaheb.bottleneck import assign, gather_rules
 from metaheb.config import NetworkConfig
 from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
 from metaheb.genome import GenomeLayout, Segment
-from metaheb.rules import RULES, Terms, hebbian_step_
+from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
 
 OUTPUT_ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -52,6 +52,7 @@ class PolicyNetwork:
     normalise: str = "none"
     bottleneck: int = 0
     encoder: str = "none"  # "carracing_conv": evolved convolutions before the MLP (encoders.py)
+    fused: bool = False  # the compiled rule update; its rounding differs from the eager one's
 
     @classmethod
     def for_task(
@@ -70,6 +71,7 @@ class PolicyNetwork:
             config.normalise,
             config.bottleneck,
             config.encoder,
+            config.fused,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,8 +175,9 @@ class PolicyNetwork:
         self, weights: list[torch.Tensor], activations: list[torch.Tensor], terms: list[Terms]
     ) -> None:
         """Update every layer in place from one forward pass's activations (pre-update weights)."""
+        step_ = fused_hebbian_step_ if self.fused else hebbian_step_
         for layer, rule, pre, post in zip(weights, terms, activations[:-1], activations[1:]):
-            hebbian_step_(layer, pre, post, rule)
+            step_(layer, pre, post, rule)
             if self.normalise == "max_abs":
                 # Each agent's layer divided by its own max |w|; a zero layer is left as it is.
                 peak = layer.abs().amax(dim=(1, 2), keepdim=True)

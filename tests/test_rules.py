@@ -1,9 +1,10 @@
-"""Every rule variant against a loop over synapses written straight from its equation."""
+"""Every rule variant against a loop over synapses written straight from its equation, eager
+and fused."""
 
 import pytest
 import torch
 
-from metaheb.rules import RULES, hebbian_step_
+from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
 
 # dw for one synapse, from the equations of Najarro & Risi (2020), c = the synapse's coefficients.
 EQUATIONS = {
@@ -37,9 +38,10 @@ def test_every_rule_has_an_equation():
     assert set(RULES) == set(EQUATIONS)
 
 
+@pytest.mark.parametrize("step", [hebbian_step_, fused_hebbian_step_], ids=["eager", "fused"])
 @pytest.mark.parametrize("name", sorted(RULES))
 @pytest.mark.parametrize("shape", [(1, 1, 1), (3, 4, 5), (2, 7, 3)])
-def test_rule_matches_its_equation(name, shape):
+def test_rule_matches_its_equation(name, shape, step):
     rule = RULES[name]
     generator = torch.Generator().manual_seed(sum(shape) + len(name))
     agents, outs, ins = shape
@@ -52,7 +54,7 @@ def test_rule_matches_its_equation(name, shape):
     expected = reference_step(rule, w, pre, post, coefficients)
 
     storage = w.data_ptr()
-    hebbian_step_(w, pre, post, rule.fold(coefficients))
+    step(w, pre, post, rule.fold(coefficients))
     assert w.data_ptr() == storage, "the rule must write the live weights in place"
     torch.testing.assert_close(w, expected, atol=1e-6, rtol=0)
 
@@ -76,3 +78,18 @@ def test_zero_learning_rate_freezes_the_weights():
     coefficients[:, 4] = 0.0
     hebbian_step_(w, torch.randn(2, 4), torch.randn(2, 3), RULES["ABCD_lr"].fold(coefficients))
     assert torch.equal(w, before)
+
+
+def test_the_fused_step_gives_an_agent_the_same_bits_in_any_batch():
+    # Results must not depend on which agents share a batch (the number of workers).
+    rule = RULES["ABCD_lr"]
+    generator = torch.Generator().manual_seed(1)
+    w = torch.rand(6, 64, 27, generator=generator) - 0.5
+    pre, post = torch.randn(6, 27, generator=generator), torch.randn(6, 64, generator=generator)
+    terms = rule.fold(torch.randn(6, 5, 64, 27, generator=generator))
+    together = w.clone()
+    fused_hebbian_step_(together, pre, post, terms)
+    for part in (slice(2, 3), slice(1, 4), slice(3, 6)):
+        alone = w[part].clone()
+        fused_hebbian_step_(alone, pre[part], post[part], Terms(*(t[part] for t in terms)))
+        assert torch.equal(alone, together[part])

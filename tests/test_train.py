@@ -63,6 +63,22 @@ def test_fitness_does_not_depend_on_the_number_of_workers(tmp_path, local_ray):
     ]
 
 
+def test_a_fused_run_replays_to_its_bits_whatever_the_workers(tmp_path, local_ray):
+    one, _ = small_run(tmp_path, "network.fused=true", "ray.num_workers=1", "run.name=one")
+    two, _ = small_run(tmp_path, "network.fused=true", "ray.num_workers=2", "run.name=two")
+    keys = ("best", "mean", "std", "min", "env_steps")
+    assert [[m[k] for k in keys] for m in read_metrics(one)] == [
+        [m[k] for k in keys] for m in read_metrics(two)
+    ]
+    agent = load_agent(one / "agents" / "best.safetensors")
+    network = PolicyNetwork.from_dict(agent.meta["network"])
+    assert network.fused  # the agent file says which update it ran with
+    task = make_task(config_from_dict(tomllib.loads((one / "config.toml").read_text())).task)
+    genome = torch.from_numpy(agent.genome)[None]
+    replay = rollout_batch(task, network, genome, [agent.meta["episode_seed"]])
+    assert replay.fitness[0] == agent.meta["fitness"]
+
+
 def test_a_taken_run_name_gets_a_new_directory(tmp_path, local_ray):
     first, _ = small_run(tmp_path, "run.name=same", "evolve.generations=1")
     second, _ = small_run(tmp_path, "run.name=same", "evolve.generations=1")
