@@ -31,6 +31,7 @@ bounded in ``tests/test_carracing_render.py``.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -107,6 +108,7 @@ class Camera:
         v0 = (WINDOW_H - WINDOW_H / 4) * _SY - (c * x + d * y)
         self.matrix = np.array([[a, b], [c, d]])
         self.offset = np.array([u0, v0])
+        self._affine = (a, b, c, d, u0, v0)
         # The world box the canvas shows (a rotated view: the box around its four corners).
         det = a * d - b * c
         xs = [(d * (u - u0) - b * (v - v0)) / det for u, v in _CORNERS]
@@ -117,6 +119,20 @@ class Camera:
     def __call__(self, points: np.ndarray) -> np.ndarray:
         """(..., 2) world coordinates -> (..., 2) canvas pixels."""
         return points @ self.matrix.T + self.offset
+
+    def place(self, body) -> Callable[[list], list[tuple[int, int]]]:
+        """The map from ``body``'s coordinates to OpenCV's fixed-point canvas vertices:
+        canvas = M (R(angle) p + position) + offset = (M R) p + (M position + offset)."""
+        a, b, c, d, u0, v0 = self._affine
+        cos, sin = math.cos(body.angle), math.sin(body.angle)
+        x, y = body.position
+        f = 1 << SHIFT
+        m00, m01 = (a * cos + b * sin) * f, (b * cos - a * sin) * f
+        m10, m11 = (c * cos + d * sin) * f, (d * cos - c * sin) * f
+        du, dv = (a * x + b * y + u0) * f, (c * x + d * y + v0) * f
+        return lambda polygon: [
+            (round(m00 * px + m01 * py + du), round(m10 * px + m11 * py + dv)) for px, py in polygon
+        ]
 
     def inside_field(self) -> bool:
         """Whether the whole canvas shows the field."""
@@ -204,18 +220,16 @@ class Track:
 class CarShapes:
     """A car's polygons in body coordinates, read once from Box2D (they never change).
 
-    A frame composes each body's pose with the camera into one 2x2 matrix and offset per body,
-    then places every polygon of that body with one matrix product.
+    A frame composes each body's pose with the camera into one affine map per body and places
+    the body's few vertices with it in plain arithmetic: the car has 36 vertices (and up to 16
+    of stripes), too few for numpy's per-call cost, which between physics steps is paid cold.
     """
 
     def __init__(self, car: car_dynamics.Car) -> None:
         self.car = car
         self.bodies = [*car.wheels, car.hull]
-        self.wheels = np.array([w.fixtures[0].shape.vertices for w in car.wheels])  # (4, 4, 2)
-        hull = [np.array(f.shape.vertices, dtype=np.float64) for f in car.hull.fixtures]
-        self.hull = np.concatenate(hull)
-        ends = np.cumsum([len(part) for part in hull]).tolist()
-        self.hull_parts = [slice(start, end) for start, end in zip([0, *ends], ends)]
+        self.wheels = [[tuple(v) for v in w.fixtures[0].shape.vertices] for w in car.wheels]
+        self.hull = [[tuple(v) for v in f.shape.vertices] for f in car.hull.fixtures]
         self.hull_color = tuple(int(c * 255) for c in car.hull.color)
         self.wheel_color = tuple(int(c * 255) for c in car.wheels[0].color)
 
@@ -226,30 +240,23 @@ class CarShapes:
         what gymnasium's wheel-by-wheel order paints; the hull overlaps the rear wheels and
         comes last, as in gymnasium.
         """
-        angles = np.array([body.angle for body in self.bodies])
-        positions = np.array([tuple(body.position) for body in self.bodies])
-        cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
-        m = camera.matrix
-        # canvas = M (R(angle) p + position) + offset: per body, (M R) p + (M position + offset).
-        # Stored transposed, so that points (..., 2) @ it places them.
-        placed = np.stack([cos * m[:, 0] + sin * m[:, 1], cos * m[:, 1] - sin * m[:, 0]], axis=1)
-        shift = positions @ m.T + camera.offset
-        _fill(canvas, self.wheels @ placed[:4] + shift[:4, None], self.wheel_color)
-        stripes, shown = _wheel_stripes([w.phase for w in self.car.wheels])
-        if shown:
-            points = stripes @ placed[shown] + shift[shown, None]
-            _fill(canvas, points, car_dynamics.WHEEL_WHITE)
-        hull = _fixed(self.hull @ placed[4] + shift[4])
-        parts = [hull[part] for part in self.hull_parts]
-        cv2.fillPoly(canvas, parts, self.hull_color, cv2.LINE_8, SHIFT)
+        places = [camera.place(body) for body in self.bodies]
+        wheels = [place(polygon) for place, polygon in zip(places, self.wheels)]
+        cv2.fillPoly(canvas, np.array(wheels, np.int32), self.wheel_color, cv2.LINE_8, SHIFT)
+        stripes = _wheel_stripes([wheel.phase for wheel in self.car.wheels])
+        if stripes:
+            bands = np.array([places[k](band) for k, band in stripes], np.int32)
+            cv2.fillPoly(canvas, bands, car_dynamics.WHEEL_WHITE, cv2.LINE_8, SHIFT)
+        hull = [np.array(places[4](polygon), np.int32) for polygon in self.hull]
+        cv2.fillPoly(canvas, hull, self.hull_color, cv2.LINE_8, SHIFT)
 
 
-def _wheel_stripes(phases: list[float]) -> tuple[np.ndarray, list[int]]:
-    """The grey bands that show the wheels' phases (``Car.draw``): (shown, 4, 2) in body
-    coordinates, and the wheels that show one. Scalar math: four wheels are too few for numpy."""
+def _wheel_stripes(phases: list[float]) -> list[tuple[int, list[tuple[float, float]]]]:
+    """The grey bands that show the wheels' phases (``Car.draw``): (wheel, band in the wheel's
+    coordinates) for each wheel that shows one."""
     w = car_dynamics.WHEEL_W * car_dynamics.SIZE
     r = car_dynamics.WHEEL_R * car_dynamics.SIZE
-    bands, shown = [], []
+    stripes = []
     for k, phase in enumerate(phases):
         s1, s2 = math.sin(phase), math.sin(phase + 1.2)
         if s1 > 0 and s2 > 0:
@@ -257,43 +264,43 @@ def _wheel_stripes(phases: list[float]) -> tuple[np.ndarray, list[int]]:
         c1, c2 = math.cos(phase), math.cos(phase + 1.2)
         c1 = math.copysign(1.0, c1) if s1 > 0 else c1
         c2 = math.copysign(1.0, c2) if s2 > 0 else c2
-        bands.append([(-w, r * c1), (w, r * c1), (w, r * c2), (-w, r * c2)])
-        shown.append(k)
-    return np.array(bands, dtype=np.float64).reshape(-1, 4, 2), shown
+        stripes.append((k, [(-w, r * c1), (w, r * c1), (w, r * c2), (-w, r * c2)]))
+    return stripes
 
 
 def _draw_indicators(canvas: np.ndarray, env: CarRacing) -> None:
     """``CarRacing._render_indicators``: the bar and its gauges, all axis-aligned boxes, each
-    filled where the centres of its pixels lie (window coordinates rounded to the canvas)."""
+    filled where the centres of its pixels lie (window coordinates rounded to the canvas).
+    Plain arithmetic: seven boxes are too few for numpy to pay off."""
     canvas[_BAR_TOP:] = 0
     car = env.car
     wheels = car.wheels
     # gymnasium tests each gauge's source value, then draws the scaled one.
     gauges = [(5, math.hypot(*car.hull.linearVelocity), 0.02)]
     gauges += [(7 + k, wheel.omega, 0.01) for k, wheel in enumerate(wheels)]
-    boxes, colors = [], []
     for (place, value, gain), color in zip(gauges, _VERTICAL_COLORS):
         if abs(value) > 1e-4:
-            boxes.append((place * _S, (place + 1) * _S, _H_ - (_h + _h * gain * value), _H_ - _h))
-            colors.append(color)
+            left, right = _GAUGE_COLUMNS[place]
+            _fill_rows(canvas, left, right, _H_ - (_h + _h * gain * value), _H_ - _h, color)
     bars = [(20, -10.0 * wheels[0].joint.angle), (30, -0.8 * car.hull.angularVelocity)]
     for (place, value), color in zip(bars, _HORIZONTAL_COLORS):
         if abs(value) > 1e-4:
-            boxes.append((place * _S, (place + value) * _S, _H_ - 4 * _h, _H_ - 2 * _h))
-            colors.append(color)
-    if not boxes:
-        return
-    edges = np.rint(np.array(boxes) * _BOX_SCALE).astype(np.int64)
-    low = np.minimum(edges[:, [0, 2]], edges[:, [1, 3]])
-    high = np.maximum(edges[:, [0, 2]], edges[:, [1, 3]]) - 1  # OpenCV's corners are inclusive
-    for (left, top), (right, bottom), color in zip(low.tolist(), high.tolist(), colors):
-        if right >= left and bottom >= top:
-            cv2.rectangle(canvas, (left, top), (right, bottom), color, cv2.FILLED)
+            left, right = sorted((round(place * _S * _SX), round((place + value) * _S * _SX)))
+            _fill_rows(canvas, left, right, _H_ - 4 * _h, _H_ - 2 * _h, color)
+
+
+def _fill_rows(canvas: np.ndarray, left: int, right: int, y0: float, y1: float, color) -> None:
+    """Fill canvas columns left..right-1 between window rows y0 and y1 (either order)."""
+    top, bottom = sorted((round(y0 * _SY), round(y1 * _SY)))
+    if right > left and bottom > top:  # OpenCV's corners are inclusive
+        cv2.rectangle(canvas, (left, top), (right - 1, bottom - 1), color, cv2.FILLED)
 
 
 _S, _h, _H_ = WINDOW_W / 40.0, WINDOW_H / 40.0, WINDOW_H
 _BAR_TOP = round((WINDOW_H - 5 * _h) * _SY)
-_BOX_SCALE = np.array([_SX, _SX, _SY, _SY])
+_GAUGE_COLUMNS = {
+    place: (round(place * _S * _SX), round((place + 1) * _S * _SX)) for place in range(5, 11)
+}
 _VERTICAL_COLORS = [(255, 255, 255), (0, 0, 255), (0, 0, 255), (51, 0, 255), (51, 0, 255)]
 _HORIZONTAL_COLORS = [(0, 255, 0), (255, 0, 0)]
 
