@@ -50,7 +50,7 @@ from gymnasium.envs.box2d.car_racing import (
 
 SUPERSAMPLE = 2
 SHIFT = 4  # fractional bits of OpenCV's fixed-point vertices
-SMOOTHSCALE_LOSS = 2
+SMOOTHSCALE_LOSS = (2, 2, 2, 0)  # per channel: OpenCV 4 reads a bare number as channel 0's
 _CANVAS_W, _CANVAS_H = STATE_W * SUPERSAMPLE, STATE_H * SUPERSAMPLE
 # Window pixels -> canvas pixels (the window's aspect ratio is not the observation's).
 _SX, _SY = _CANVAS_W / WINDOW_W, _CANVAS_H / WINDOW_H
@@ -106,19 +106,23 @@ class Camera:
         c, d = -zoom * sin * _SY, -zoom * cos * _SY
         u0 = WINDOW_W / 2 * _SX - (a * x + b * y)
         v0 = (WINDOW_H - WINDOW_H / 4) * _SY - (c * x + d * y)
-        self.matrix = np.array([[a, b], [c, d]])
-        self.offset = np.array([u0, v0])
         self._affine = (a, b, c, d, u0, v0)
         # The world box the canvas shows (a rotated view: the box around its four corners).
         det = a * d - b * c
         xs = [(d * (u - u0) - b * (v - v0)) / det for u, v in _CORNERS]
         ys = [(a * (v - v0) - c * (u - u0)) / det for u, v in _CORNERS]
-        self.low = np.array([min(xs), min(ys)])
-        self.high = np.array([max(xs), max(ys)])
+        self.low = (min(xs), min(ys))
+        self.high = (max(xs), max(ys))
+        # Bounds for Shapes.visible: a box (low, -high) meets the view where it is <= these.
+        self.bounds = np.array([max(xs), max(ys), -min(xs), -min(ys)])
+        # World -> OpenCV's fixed-point vertices in one cv2.transform; the half unit makes the
+        # truncation of astype a rounding (exact for the canvas, where coordinates are >= 0).
+        f = 1 << SHIFT
+        self.fixed_affine = np.array([[a * f, b * f, u0 * f + 0.5], [c * f, d * f, v0 * f + 0.5]])
 
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """(..., 2) world coordinates -> (..., 2) canvas pixels."""
-        return points @ self.matrix.T + self.offset
+    def fixed(self, polygons: np.ndarray) -> np.ndarray:
+        """(n, k, 2) world polygons -> (n, k, 2) int32 fixed-point canvas vertices."""
+        return cv2.transform(polygons, self.fixed_affine).astype(np.int32)
 
     def place(self, body) -> Callable[[list], list[tuple[int, int]]]:
         """The map from ``body``'s coordinates to OpenCV's fixed-point canvas vertices:
@@ -136,33 +140,26 @@ class Camera:
 
     def inside_field(self) -> bool:
         """Whether the whole canvas shows the field."""
-        return bool(max(-self.low.min(), self.high.max()) < PLAYFIELD)
+        return max(-min(self.low), max(self.high)) < PLAYFIELD
 
 
 class Shapes:
     """Fixed world polygons (n, k, 2) with their bounding boxes, for culling before transforming."""
 
     def __init__(self, polygons: np.ndarray) -> None:
-        self.polygons = polygons
-        self.low, self.high = polygons.min(axis=1), polygons.max(axis=1)
+        self.polygons = np.ascontiguousarray(polygons)
+        self.box = np.concatenate([polygons.min(axis=1), -polygons.max(axis=1)], axis=1)
 
     def visible(self, camera: Camera) -> np.ndarray:
         """Indices of the polygons whose box meets the world box the canvas shows (a superset)."""
-        meets = (self.high >= camera.low) & (self.low <= camera.high)
-        return np.flatnonzero(meets[:, 0] & meets[:, 1])
+        return np.flatnonzero((self.box <= camera.bounds).all(axis=1))
 
 
-def _fixed(polygons: np.ndarray) -> np.ndarray:
-    """Canvas coordinates -> OpenCV's fixed-point vertices (``SHIFT`` fractional bits)."""
-    return np.rint(polygons * (1 << SHIFT)).astype(np.int32)
-
-
-def _fill(canvas: np.ndarray, polygons: np.ndarray, color) -> None:
-    """Fill (n, k, 2) canvas polygons with one colour, at subpixel precision."""
+def _fill(canvas: np.ndarray, camera: Camera, polygons: np.ndarray, color) -> None:
+    """Fill (n, k, 2) world polygons with one colour, at subpixel precision."""
     if len(polygons):
-        cv2.fillPoly(
-            canvas, list(_fixed(polygons)), tuple(int(c) for c in color), cv2.LINE_8, SHIFT
-        )
+        color = tuple(int(c) for c in color)
+        cv2.fillPoly(canvas, camera.fixed(polygons), color, cv2.LINE_8, SHIFT)
 
 
 _RGB_CODE = np.array([1 << 16, 1 << 8, 1])
@@ -189,7 +186,7 @@ class Track:
 
     def __init__(self, env: CarRacing) -> None:
         polygons, colors = zip(*env.road_poly)
-        self.shapes = Shapes(np.array(polygons, dtype=np.float64))  # (n, 4, 2)
+        self.polygons = np.array(polygons, dtype=np.float64)  # (n, 4, 2), gymnasium's order
         self.colors = np.array(colors, dtype=np.float64)  # (n, 3); the tiles' rows are live
         # The tiles' colour arrays become views of self.colors: the contact listener's in-place
         # write of the road colour (a visited tile) lands here.
@@ -199,22 +196,34 @@ class Track:
                 tile_of[id(color)].color = self.colors[k]
         self.background = np.empty((_CANVAS_H, _CANVAS_W, 3), dtype=np.uint8)
         self.background[:] = tuple(int(c) for c in env.bg_color)
+        self._drawn_shades = None
+
+    def _sort_by_colour(self) -> None:
+        """Order the polygons by colour (stable: gymnasium's order within a colour), so that
+        each colour's visible polygons are one slice, filled in one call. gymnasium draws
+        int(c) of each channel: one 24-bit code per polygon."""
+        codes = self.colors.astype(np.int64) @ _RGB_CODE
+        order = np.argsort(codes, kind="stable")
+        self.shapes = Shapes(self.polygons[order])
+        self.codes = codes[order]
+        self.palette = np.unique(codes)
+        self.palette_rgb = [(c >> 16, (c >> 8) & 255, c & 255) for c in self.palette.tolist()]
 
     def draw(self, canvas: np.ndarray, camera: Camera) -> None:
+        # A visited tile only ever turns to the road colour, which lowers its red channel:
+        # the red channel's sum tells when to sort again.
+        shades = self.colors[:, 0].sum()
+        if shades != self._drawn_shades:
+            self._sort_by_colour()
+            self._drawn_shades = shades
         shown = self.shapes.visible(camera)
         if not len(shown):
             return
-        fixed = _fixed(camera(self.shapes.polygons[shown]))
-        # gymnasium draws int(c) of each channel: one 24-bit code per polygon; sorting by code
-        # makes each colour's polygons one slice, filled in one call.
-        codes = self.colors[shown].astype(np.int64) @ _RGB_CODE
-        order = np.argsort(codes, kind="stable")
-        codes, fixed = codes[order], fixed[order]
-        starts = [0, *(np.flatnonzero(codes[1:] != codes[:-1]) + 1).tolist()]
-        for start, end in zip(starts, [*starts[1:], len(codes)]):
-            code = int(codes[start])
-            color = (code >> 16, (code >> 8) & 255, code & 255)
-            cv2.fillPoly(canvas, fixed[start:end], color, cv2.LINE_8, SHIFT)
+        fixed = camera.fixed(self.shapes.polygons[shown])
+        starts = np.searchsorted(self.codes[shown], self.palette).tolist()
+        for color, start, end in zip(self.palette_rgb, starts, [*starts[1:], len(shown)]):
+            if end > start:
+                cv2.fillPoly(canvas, fixed[start:end], color, cv2.LINE_8, SHIFT)
 
 
 class CarShapes:
@@ -312,8 +321,8 @@ def render_state(env: CarRacing, track: Track, canvas: np.ndarray) -> np.ndarray
         np.copyto(canvas, track.background)  # a numpy fill with a colour is ~50x slower
     else:  # near the playfield's edge, or zoomed out in the first second: black beyond it
         canvas[:] = 0
-        _fill(canvas, camera(_FIELD), env.bg_color)
-    _fill(canvas, camera(_visible_grass(camera)), env.grass_color)
+        _fill(canvas, camera, _FIELD, env.bg_color)
+    _fill(canvas, camera, _visible_grass(camera), env.grass_color)
     track.draw(canvas, camera)
     if env._car_shapes is None or env._car_shapes.car is not env.car:
         env._car_shapes = CarShapes(env.car)
