@@ -16,10 +16,12 @@ to 96x96, which stands in for gymnasium's anti-aliased edges and box filter:
    12 rows, which the paper's 84x84 crop removes anyway);
 4. the 2 levels that pygame's smoothscale loses to truncation on every colour.
 
-Speed comes from doing per frame only what the frame needs: every polygon vertex of the track
-and the grass is transformed at once with numpy, polygons off the canvas are culled by their
-bounding boxes, and OpenCV fills each colour's visible polygons in one call (fixed-point
-vertices, so subpixel positions survive). Tile colours change when the car first touches a
+Speed comes from doing per frame only what the frame needs, in few calls: polygons off the
+canvas are culled by their bounding boxes in one comparison, the visible ones are transformed to
+OpenCV's fixed-point vertices (subpixel positions survive) in one ``cv2.transform``, and each
+colour's visible polygons are filled in one call. A frame runs between physics steps, with cold
+caches, where every numpy or OpenCV call costs several microseconds: the car's few vertices are
+placed in plain arithmetic instead. Tile colours change when the car first touches a
 tile (gymnasium writes the road colour into the tile's own array); the tiles' arrays are made
 views of one (n, 3) array at track creation, so the renderer reads every tile's current colour
 with no Python loop.
@@ -196,7 +198,7 @@ class Track:
                 tile_of[id(color)].color = self.colors[k]
         self.background = np.empty((_CANVAS_H, _CANVAS_W, 3), dtype=np.uint8)
         self.background[:] = tuple(int(c) for c in env.bg_color)
-        self._drawn_shades = None
+        self._sort_by_colour()
 
     def _sort_by_colour(self) -> None:
         """Order the polygons by colour (stable: gymnasium's order within a colour), so that
@@ -208,14 +210,13 @@ class Track:
         self.codes = codes[order]
         self.palette = np.unique(codes)
         self.palette_rgb = [(c >> 16, (c >> 8) & 255, c & 255) for c in self.palette.tolist()]
+        self._sorted_shades = self.colors[:, 0].sum()
 
     def draw(self, canvas: np.ndarray, camera: Camera) -> None:
         # A visited tile only ever turns to the road colour, which lowers its red channel:
         # the red channel's sum tells when to sort again.
-        shades = self.colors[:, 0].sum()
-        if shades != self._drawn_shades:
+        if self.colors[:, 0].sum() != self._sorted_shades:
             self._sort_by_colour()
-            self._drawn_shades = shades
         shown = self.shapes.visible(camera)
         if not len(shown):
             return
