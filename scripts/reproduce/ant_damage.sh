@@ -16,8 +16,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 metaheb=${METAHEB:-$root/.venv/bin/metaheb}
 out=${OUT:-runs/reproduce}
-seeds=${SEEDS:-0 1 2}
-bottleneck_seeds=${BOTTLENECK_SEEDS:-0}
+seeds=${SEEDS-0 1 2}  # an empty SEEDS runs no seed
+bottleneck_seeds=${BOTTLENECK_SEEDS-0}
 
 run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damage-ARM-sSEED
     local name="ant-damage-$1-s$2" dir="$out/ant-damage-$1-s$2"
