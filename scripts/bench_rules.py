@@ -12,7 +12,7 @@ Prints, per rule variant (and the static network), loop/eager, loop/fused, in-pl
 loop/floor (the most a step that streams its bytes once can gain over the loop), eager/floor
 and fused/floor; ``--json PATH`` writes the same figures.
 
-    python scripts/bench_rules.py [--population 256] [--steps 50] [--json out.json]
+    python scripts/bench_rules.py [--population 256] [--steps 20] [--json out.json]
 """
 
 from __future__ import annotations
@@ -84,9 +84,7 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
             if not network.plastic:
                 continue
             for w, t, pre, post in zip(agent_weights, agent_terms, activations, activations[1:]):
-                change = torch.zeros_like(w)
-                if t.hebbian is not None:
-                    change = change + t.hebbian * torch.outer(post, pre)
+                change = t.hebbian * torch.outer(post, pre)  # every rule has the A term
                 if t.pre is not None:
                     change = change + t.pre * pre
                 if t.post is not None:
