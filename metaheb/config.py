@@ -33,8 +33,17 @@ class TaskConfig:
     name: str = "ant"
     max_steps: int = 1000  # the episode limit, burn-in included
     burn_in: int = 40  # zero-action steps at the start, with no plasticity
-    early_stop_after: int = 200  # early stop is only considered after this step
+    # The Ant's input: "bullet", pybullet AntBulletEnv's 28 scaled values (the paper's simulator),
+    # or "raw", MuJoCo Ant-v5's 27 unscaled ones (tasks/ant_observation.py).
+    observation: str = "bullet"
+    early_stop_after: int = 200  # policy steps (after burn-in) before the early stop applies
     early_stop_patience: int = 30  # stop after more than this many steps of negative progress
+    # "after": negative steps are counted only past early_stop_after (the authors' Ant);
+    # "always": counted from the first step, the stop considered from env step early_stop_after.
+    early_stop_count: str = "after"
+    fall_height: float = 0.26  # the Ant has fallen when its torso is below this (pybullet's Ant)
+    fall_check: str = "after"  # "after": a fall ends the episode only inside the window; "always"
+    score_from: str = "policy"  # the Ant's distance from the end of burn-in ("policy") or "reset"
     # Bodies each genome is evaluated on (envs/ant/NAME.xml); fitness is the mean over them.
     morphologies: list[str] = field(default_factory=lambda: ["intact"])
     morphology_dir: str = ""  # a folder of one's own MJCF files; empty: the installed envs/ant
@@ -88,6 +97,12 @@ class EvolveConfig:
     # member), as the paper; "generation", shared by a generation's members (common random
     # numbers); "fixed", one episode for every evaluation (a deterministic objective).
     seeding: str = "member"
+    # Held-out evaluation of the search centre (evolve/heldout.py): every eval_every generations
+    # (and the last; 0: never), on eval_episodes fixed seeds no training episode uses, each of
+    # eval_max_steps env steps. Its env steps are not counted in max_env_steps.
+    eval_every: int = 10
+    eval_episodes: int = 10
+    eval_max_steps: int = 1000
 
 
 @dataclass
@@ -111,6 +126,10 @@ class Config:
 CHOICES = {
     "task.name": ("ant", "carracing"),
     "task.renderer": ("fast", "gymnasium"),
+    "task.observation": ("bullet", "raw"),
+    "task.early_stop_count": ("after", "always"),
+    "task.fall_check": ("after", "always"),
+    "task.score_from": ("policy", "reset"),
     "network.model": ("hebbian", "static"),
     "network.rule": tuple(RULES),
     "network.init": ("uniform", "normal", "coevolved"),
@@ -129,12 +148,15 @@ POSITIVE = (
     "evolve.sigma",
     "network.init_scale",
     "network.init_std",
+    "evolve.eval_episodes",
+    "evolve.eval_max_steps",
 )
 NON_NEGATIVE = (
     "task.burn_in",
     "task.ablation_step",
     "task.early_stop_after",
     "task.early_stop_patience",
+    "task.fall_height",
     "evolve.init_std",
     "evolve.lr_min",
     "network.bottleneck",
@@ -142,6 +164,7 @@ NON_NEGATIVE = (
     "evolve.l2",
     "evolve.stdev_lr",
     "evolve.max_env_steps",
+    "evolve.eval_every",
     "ray.num_workers",
 )
 
@@ -278,6 +301,8 @@ def _validate(config: Config) -> None:
         raise UserError('task.morphologies is empty: name at least one, e.g. ["intact"]')
     if config.task.burn_in >= config.task.max_steps:
         raise UserError("task.burn_in must be smaller than task.max_steps")
+    if config.evolve.eval_every and config.task.burn_in >= config.evolve.eval_max_steps:
+        raise UserError("task.burn_in must be smaller than evolve.eval_max_steps")
     if config.network.fused and not _cxx_compiler():
         raise UserError(
             "network.fused compiles the rule update and needs a C++ compiler, none found "

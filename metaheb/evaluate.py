@@ -42,13 +42,31 @@ def resolve_agent(path: str | Path) -> Agent:
     return load_agent(path)
 
 
+# The Ant's protocol before task.observation existed: what an agent file without the key ran.
+EARLIER_ANT_PROTOCOL = {
+    "observation": "raw",
+    "early_stop_count": "always",
+    "fall_height": 0.2,
+    "fall_check": "always",
+    "score_from": "reset",
+}
+
+
+def saved_task(agent: Agent) -> dict:
+    """The task an agent was evolved on, as its file records it (older files: their protocol)."""
+    task = dict(agent.meta["task"])
+    if task.get("name", "ant") == "ant" and "observation" not in task:
+        task = {**EARLIER_ANT_PROTOCOL, **task}
+    return task
+
+
 def agent_setup(agent: Agent, overrides: list[str]) -> tuple[AntTask, PolicyNetwork]:
     """The agent's own task with ``task.*`` overrides applied, and its network."""
     for item in overrides:
         if not item.startswith("task."):
             raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
     # The task is checked against the agent's encoder: pixels need one, a state vector none.
-    saved = {"task": agent.meta["task"], "network": {"encoder": agent.meta["network"]["encoder"]}}
+    saved = {"task": saved_task(agent), "network": {"encoder": agent.meta["network"]["encoder"]}}
     config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
     return make_task(config), PolicyNetwork.from_dict(agent.meta["network"])

@@ -31,7 +31,14 @@ def test_observations_are_cropped_scaled_channels_first_frames():
 
 
 def test_the_return_is_the_fitness_and_a_car_without_new_tiles_stops():
-    config = TaskConfig(name="carracing", max_steps=1000, early_stop_after=5, early_stop_patience=3)
+    config = TaskConfig(
+        name="carracing",
+        max_steps=1000,
+        burn_in=0,
+        early_stop_after=5,
+        early_stop_patience=3,
+        early_stop_count="always",
+    )
     score = EpisodeReturn(2, config)
     agents = np.arange(2)
     done = [

@@ -48,10 +48,10 @@ def test_inspect_prints_the_layout_and_size_without_running(tmp_path):
     result = metaheb("inspect", "network.rule=ABC", "network.init=coevolved", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "dw = A o_i o_j + B o_i + C o_j" in result.stdout
-    assert "[0:10368]  layer 1 rule 3x128x27  (A,B,C per synapse)" in result.stdout
-    assert f"total: {4 * 12_160:,} values" in result.stdout
+    assert "[0:10752]  layer 1 rule 3x128x28  (A,B,C per synapse)" in result.stdout
+    assert f"total: {4 * 12_288:,} values" in result.stdout
     static = metaheb("inspect", "network.model=static", cwd=tmp_path)
-    assert "total: 12,160 values" in static.stdout
+    assert "total: 12,288 values" in static.stdout
     bottleneck = metaheb("inspect", "network.bottleneck=16", cwd=tmp_path)
     assert "[0:80]  all layers shared rule bank 16x5" in bottleneck.stdout
-    assert f"total: {80 + 12_160:,} values" in bottleneck.stdout
+    assert f"total: {80 + 12_288:,} values" in bottleneck.stdout

@@ -13,7 +13,7 @@ from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.tasks import make_task
 
-SIZES = (27, 16, 8)
+SIZES = (28, 16, 8)
 
 
 def test_ablation_zeroes_the_fraction_in_the_chosen_layers_per_agent_seed():

@@ -94,7 +94,7 @@ def test_unknown_morphology_is_a_clear_error(tmp_path):
 def test_fitness_over_several_morphologies_is_their_mean():
     config = TaskConfig(max_steps=60, burn_in=5, morphologies=["intact", "damaged_front_right"])
     task = make_task(config)
-    network = PolicyNetwork((27, 8, 8))
+    network = PolicyNetwork((28, 8, 8))
     genomes = torch.randn(3, network.genome_layout.size, generator=torch.Generator().manual_seed(2))
     result = evaluate_batch(task, network, genomes, [4, 5, 6])
     alone = [

@@ -36,7 +36,7 @@ def test_quickstart_script_installs_and_runs_a_real_evolution(tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     out = result.stdout
-    assert "genome of 60,800 values" in out
+    assert "genome of 61,440 values" in out
     assert re.search(r"gen +2/2 +best +-?\d+\.\d+ +mean +-?\d+\.\d+ +env-steps/s +[\d,]+", out)
     run = tmp_path / "quickstart"
     assert f"run directory {run}" in out

@@ -10,51 +10,64 @@ from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.tasks import make_task
 from metaheb.tasks.ant import ForwardProgress
+from metaheb.tasks.ant_observation import AntObservation
 
-SIZES = (27, 16, 8, 8)
+SIZES = {"bullet": (28, 16, 8, 8), "raw": (27, 16, 8, 8)}
 
 
 def reference_episode(genome: np.ndarray, seed: int, config: TaskConfig) -> tuple[float, int]:
-    """One agent, gymnasium's wrapped Ant-v5, numpy float64: forward, step, stop check, update."""
-    env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False, healthy_z_range=(0.2, 10.0))
-    network = PolicyNetwork(SIZES)
+    """One agent, gymnasium's Ant-v5, numpy float64, the authors' loop (fitness_functions.py).
+
+    Burn-in steps of zero action first; then per policy step t: forward, env step, the progress
+    summed, and only once t > early_stop_after the negative run counted and a fall or a stall
+    checked; then the Hebbian update (none on the final step).
+    """
+    env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False, terminate_when_unhealthy=False)
+    env = env.unwrapped
+    observe = AntObservation(config.observation, env.model)
+    network = PolicyNetwork(SIZES[config.observation])
     weights = [w[0].double().numpy() for w in network.random_weights([seed])]
     coefficients = [
         c[0].double().numpy()
         for c in network.genome_layout.decode(torch.from_numpy(genome)[None])["rule"]
     ]
-    obs, _ = env.reset(seed=seed)
-    start = last = env.unwrapped.data.qpos[0]
+    env.reset(seed=seed)
+    z0 = np.array([env.data.qpos[2]])
+    for _ in range(config.burn_in):
+        env.step(np.zeros(8))
+    obs = observe([env.data], z0)[0]
+    start = last = env.data.qpos[0]
     negative_run = 0
-    for step in range(config.max_steps):
-        if step < config.burn_in:
-            action = np.zeros(8)
-        else:
-            activations = [obs]
-            for w in weights:
-                activations.append(np.tanh(w @ activations[-1]))
-            action = activations[-1]
-        obs, _, fell, _, _ = env.step(action)
-        x = env.unwrapped.data.qpos[0]
-        negative_run = negative_run + 1 if x - last < 0 else 0
-        last = x
-        stalled = step >= config.early_stop_after and negative_run > config.early_stop_patience
-        if fell or stalled or step + 1 == config.max_steps:
-            return last - start, step + 1
-        if step >= config.burn_in:
-            for w, (a, b, c, d, eta), pre, post in zip(
-                weights, coefficients, activations[:-1], activations[1:]
-            ):
-                w += eta * (a * np.outer(post, pre) + b * pre[None, :] + c * post[:, None] + d)
+    for t in range(config.max_steps - config.burn_in):
+        activations = [obs]
+        for w in weights:
+            activations.append(np.tanh(w @ activations[-1]))
+        env.step(activations[-1])
+        obs = observe([env.data], z0)[0]
+        x = env.data.qpos[0]
+        progress, last = x - last, x
+        if t > config.early_stop_after:
+            negative_run = negative_run + 1 if progress < 0 else 0
+            fell = env.data.qpos[2] < config.fall_height
+            if fell or negative_run > config.early_stop_patience:
+                return last - start, config.burn_in + t + 1
+        if config.burn_in + t + 1 == config.max_steps:
+            return last - start, config.max_steps
+        for w, (a, b, c, d, eta), pre, post in zip(
+            weights, coefficients, activations[:-1], activations[1:]
+        ):
+            w += eta * (a * np.outer(post, pre) + b * pre[None, :] + c * post[:, None] + d)
     raise AssertionError("unreachable")
 
 
-def test_batched_rollout_matches_a_plain_episode():
+@pytest.mark.parametrize("observation", ["bullet", "raw"])
+def test_batched_rollout_matches_a_plain_episode(observation):
     # Small coefficients keep the float32 batch and the float64 reference within rounding of each
     # other; large ones make contact dynamics amplify the rounding into different trajectories.
-    config = TaskConfig(max_steps=120, burn_in=10)
+    # A short early-stop window puts the stop and fall checks inside the episode.
+    config = TaskConfig(max_steps=160, burn_in=10, early_stop_after=20, observation=observation)
     task = make_task(config)
-    network = PolicyNetwork(SIZES)
+    network = PolicyNetwork(SIZES[observation])
     generator = torch.Generator().manual_seed(4)
     genomes = 0.01 * torch.randn(3, network.genome_layout.size, generator=generator)
     seeds = [11, 12, 13]
@@ -64,12 +77,12 @@ def test_batched_rollout_matches_a_plain_episode():
         fitness, steps = reference_episode(genomes[k].numpy(), seed, config)
         assert batch.steps[k] == steps
         assert batch.fitness[k] == pytest.approx(fitness, abs=1e-5)
-        assert abs(batch.fitness[k] - frozen.fitness[k]) > 1e-2  # the rule did change the gait
+        assert abs(batch.fitness[k] - frozen.fitness[k]) > 1e-3  # the rule did change the gait
 
 
 def test_an_agent_scores_the_same_alone_or_in_any_batch():
     task = make_task(TaskConfig(max_steps=150, burn_in=5))
-    network = PolicyNetwork(SIZES)
+    network = PolicyNetwork(SIZES["bullet"])
     genomes = torch.randn(5, network.genome_layout.size, generator=torch.Generator().manual_seed(0))
     seeds = [3, 1, 4, 1, 5]
     together = rollout_batch(task, network, genomes, seeds)
@@ -90,7 +103,7 @@ def test_weights_are_fresh_each_episode_and_drawn_from_the_seed():
 
 def test_plasticity_changes_behaviour_and_no_plasticity_keeps_random_weights():
     task = make_task(TaskConfig(max_steps=100, burn_in=5))
-    network = PolicyNetwork(SIZES)
+    network = PolicyNetwork(SIZES["bullet"])
     frozen = torch.zeros(2, network.genome_layout.size)  # eta = 0: weights stay as drawn
     plastic = torch.randn(2, network.genome_layout.size, generator=torch.Generator().manual_seed(1))
     assert not np.array_equal(
@@ -99,26 +112,75 @@ def test_plasticity_changes_behaviour_and_no_plasticity_keeps_random_weights():
     )
 
 
-def test_early_stop_after_a_run_of_negative_progress_and_not_before_the_window():
-    config = TaskConfig(max_steps=1000, early_stop_after=200, early_stop_patience=30)
+def walk_backwards(config: TaskConfig, fell_at: int = -1) -> tuple[ForwardProgress, int]:
+    """Agent 0 walks backwards 0.01 per step, agent 1 stands still; return the score and the step
+    at which agent 0's episode ended. Agent 0 is below the fall height from ``fell_at`` on."""
     score = ForwardProgress(np.zeros(2), config)
-    agents = np.array([0, 1])
-    x = np.zeros(2)
-    for step in range(240):
-        x = x - np.array([0.01, 0.0])  # agent 0 walks backwards, agent 1 stands still
-        done = score.update(step, agents, x, np.zeros(2, dtype=bool))
-        if step < 200:
-            assert not done.any(), step
+    agents, x = np.array([0, 1]), np.zeros(2)
+    for step in range(config.max_steps):
+        x = x - np.array([0.01, 0.0])
+        fell = np.array([0 <= fell_at <= step, False])
+        done = score.update(step, agents, x, fell, np.zeros(2, dtype=bool))
+        assert not done[1]
         if done[0]:
-            break
-    assert step == 200 and not done[1]
+            return score, step
+    raise AssertionError("agent 0 never stopped")
+
+
+def test_the_authors_early_stop_counts_only_past_policy_step_200():
+    # Their loop: t is the policy step (burn-in excluded); once t > 200 a step of negative
+    # progress adds to the run, and more than 30 in a row ends the episode.
+    config = TaskConfig(max_steps=1000, burn_in=40, early_stop_after=200, early_stop_patience=30)
+    score, stopped = walk_backwards(config)
+    assert stopped == 40 + 231  # t = 201 .. 231: a run of 31
+    # The fitness sums the progress of policy steps only: the burn-in's drift is not in it.
+    assert score.fitness[0] == pytest.approx(-0.01 * (stopped + 1 - 40))
+    assert score.steps[0] == stopped + 1
+
+
+def test_the_earlier_rule_counts_from_the_first_step_and_scores_from_reset():
+    config = TaskConfig(
+        max_steps=1000,
+        burn_in=40,
+        early_stop_after=200,
+        early_stop_patience=30,
+        early_stop_count="always",
+        score_from="reset",
+    )
+    score, stopped = walk_backwards(config)
+    assert stopped == 200
     assert score.fitness[0] == pytest.approx(-0.01 * 201)
-    assert score.steps[0] == 201
+
+
+def test_a_fall_ends_the_episode_inside_the_window_only_unless_checked_always():
+    config = TaskConfig(max_steps=1000, burn_in=40, early_stop_after=200, early_stop_patience=500)
+    assert walk_backwards(config, fell_at=100)[1] == 40 + 201  # the first step of the window
+    always = TaskConfig(**{**vars(config), "fall_check": "always"})
+    assert walk_backwards(always, fell_at=100)[1] == 100
+
+
+def test_fitness_from_the_end_of_burn_in_leaves_out_the_settling():
+    shared = dict(max_steps=60, burn_in=40)
+    network = PolicyNetwork(SIZES["bullet"])
+    genomes = torch.zeros(1, network.genome_layout.size)
+    runs = {
+        origin: rollout_batch(
+            make_task(TaskConfig(score_from=origin, **shared)), network, genomes, [5]
+        )
+        for origin in ("policy", "reset")
+    }
+    env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped
+    env.reset(seed=5)
+    start = env.data.qpos[0]
+    for _ in range(40):
+        env.step(np.zeros(8))
+    settled = env.data.qpos[0] - start
+    assert runs["reset"].fitness[0] - runs["policy"].fitness[0] == pytest.approx(settled)
 
 
 def test_burn_in_applies_no_action():
-    task = make_task(TaskConfig(max_steps=40, burn_in=40))
-    network = PolicyNetwork(SIZES)
+    task = make_task(TaskConfig(max_steps=40, burn_in=40, score_from="reset"))
+    network = PolicyNetwork(SIZES["bullet"])
     genomes = torch.randn(2, network.genome_layout.size)  # never used: the policy never acts
     result = rollout_batch(task, network, genomes, [5, 5])
     env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False).unwrapped

@@ -1,5 +1,6 @@
 """End to end on the real Ant over a real local Ray: run directory, agent files, worker count."""
 
+import dataclasses
 import tomllib
 
 import numpy as np
@@ -8,6 +9,7 @@ import torch
 
 from metaheb.config import config_from_dict, load_config
 from metaheb.errors import UserError
+from metaheb.evolve.heldout import heldout_seeds
 from metaheb.evolve.trainer import train
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
@@ -20,6 +22,9 @@ SMALL = [
     "network.hidden=[16]",
     "evolve.popsize=6",
     "evolve.generations=2",
+    "evolve.eval_every=1",
+    "evolve.eval_episodes=3",
+    "evolve.eval_max_steps=80",
 ]
 
 
@@ -32,9 +37,10 @@ def small_run(tmp_path, *extra):
 def test_run_directory_holds_config_metrics_and_a_replayable_agent(tmp_path, local_ray):
     run, lines = small_run(tmp_path, "run.name=job")
     assert run == tmp_path / "job"
-    assert any("genome of 2,800 values" in line for line in lines)
+    assert any("genome of 2,880 values" in line for line in lines)
     assert any(str(run) in line for line in lines)
     assert sum(line.startswith("gen ") for line in lines) == 2
+    assert sum("held-out centre" in line for line in lines) == 2
 
     saved = config_from_dict(tomllib.loads((run / "config.toml").read_text()))
     assert saved.evolve.popsize == 6 and saved.network.hidden == [16]
@@ -51,16 +57,32 @@ def test_run_directory_holds_config_metrics_and_a_replayable_agent(tmp_path, loc
         task, network, torch.from_numpy(agent.genome)[None], [agent.meta["episode_seed"]]
     )
     assert replay.fitness[0] == agent.meta["fitness"]
-    assert load_agent(run / "agents" / "center.safetensors").genome.shape == (2800,)
+    center = load_agent(run / "agents" / "center.safetensors")
+    assert center.genome.shape == (2880,)
+    # The held-out figures are the saved centre's, on the fixed held-out seeds, at full length.
+    assert "heldout_start" in metrics[0] and "heldout_start" not in metrics[1]
+    heldout = metrics[-1]["heldout"]
+    assert center.meta["heldout"] == heldout["mean"]
+    eval_task = dataclasses.replace(saved.task, max_steps=80)
+    episodes = rollout_batch(
+        make_task(eval_task),
+        network,
+        torch.from_numpy(center.genome)[None].repeat(3, 1),
+        heldout_seeds(3),
+    )
+    assert episodes.fitness.tolist() == heldout["episodes"]
+    assert heldout["env_steps"] == episodes.steps.sum()
+    assert heldout["mean"] == pytest.approx(np.mean(episodes.fitness))
 
 
 def test_fitness_does_not_depend_on_the_number_of_workers(tmp_path, local_ray):
     one, _ = small_run(tmp_path, "ray.num_workers=1", "run.name=one")
     two, _ = small_run(tmp_path, "ray.num_workers=2", "run.name=two")
-    keys = ("best", "mean", "std", "min", "env_steps")
+    keys = ("best", "mean", "std", "min", "env_steps", "heldout")
     assert [[m[k] for k in keys] for m in read_metrics(one)] == [
         [m[k] for k in keys] for m in read_metrics(two)
     ]
+    assert read_metrics(one)[0]["heldout_start"] == read_metrics(two)[0]["heldout_start"]
 
 
 def test_a_fused_run_replays_to_its_bits_whatever_the_workers(tmp_path, local_ray):

@@ -1,7 +1,8 @@
 """Where a generation's figures go: metrics.jsonl, TensorBoard, a progress bar and one line.
 
 The bar (generation, best / mean / std fitness, env-steps/s, ETA) is drawn on stderr when it is
-a terminal; the per-generation line goes to ``echo`` always, so logs and tests see it too.
+a terminal; the per-generation line goes to ``echo`` always, so logs and tests see it too, and
+ends with the held-out centre's mean +- std on the generations that evaluate it.
 TensorBoard event files go to ``RUN_DIR/tensorboard`` (``tensorboard --logdir runs/``).
 """
 
@@ -48,6 +49,11 @@ class GenerationLog:
             )
         for name, value in record.get("morphologies", {}).items():
             self.writer.add_scalar(f"morphology/{name}", value, step)
+        if "heldout_start" in record:  # the centre before any update, drawn at step -1
+            self.writer.add_scalar("heldout/mean", record["heldout_start"]["mean"], step - 1)
+        if "heldout" in record:
+            for key in ("mean", "std"):
+                self.writer.add_scalar(f"heldout/{key}", record["heldout"][key], step)
         self.writer.flush()
         self.bar.set_postfix(
             best=f"{record['best']:.2f}",
@@ -61,6 +67,9 @@ class GenerationLog:
             f"mean {record['mean']:8.3f}  env-steps/s {record['env_steps_per_s']:8,.0f}  "
             f"({record['seconds']:.1f} s)"
         )
+        if "heldout" in record:
+            heldout = record["heldout"]
+            line += f"  held-out centre {heldout['mean']:.3f} +- {heldout['std']:.3f}"
         if record["nonfinite"]:
             line += f"  [{record['nonfinite']} non-finite]"
         if self.bar.disable:

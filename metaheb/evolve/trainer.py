@@ -1,8 +1,10 @@
 """The generation loop: ask, evaluate over Ray, tell, log, keep the best agent, checkpoint.
 
 Read top to bottom: build the task, network and searcher from the config; then each generation
-one ``searcher.step()`` (ask -> Ray evaluation -> tell), one metrics record, the best agent so
-far and a checkpoint written to the run directory. ``resume`` rebuilds the same objects from a
+one ``searcher.step()`` (ask -> Ray evaluation -> tell), every ``evolve.eval_every`` generations
+the search centre on held-out episodes (``heldout.py``; also the starting centre, in the first
+record), one metrics record, the best agent so far and a checkpoint written to the run
+directory. ``resume`` rebuilds the same objects from a
 run directory, restores the checkpoint and continues: the metrics it writes are those an
 uninterrupted run writes.
 """
@@ -22,6 +24,7 @@ from metaheb.config import Config, config_from_dict
 from metaheb.errors import UserError
 from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import RayEvaluator, ray_session
+from metaheb.evolve.heldout import HeldOutEvaluation
 from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
 from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
@@ -112,6 +115,10 @@ def _evolve(
     }
     log = GenerationLog(run, config.evolve.generations, echo, start=start)
     env_steps = _env_steps(run, start)
+    heldout = HeldOutEvaluation(config, network, num_workers)
+    heldout_start = None
+    if start == 0 and heldout.every:
+        heldout_start = heldout.evaluate(search_center(searcher))
 
     generation = start - 1
     for generation in range(start, config.evolve.generations):
@@ -120,26 +127,39 @@ def _evolve(
         searcher.step()
         seconds = time.perf_counter() - started
         fitness, steps = problem.last_result.fitness, int(problem.last_result.steps.sum())
-        log.record(
-            {
-                "generation": generation,
-                "best": float(fitness.max()),
-                "mean": float(fitness.mean()),
-                "std": float(fitness.std()),
-                "min": float(fitness.min()),
-                "nonfinite": problem.last_nonfinite,
-                "env_steps": steps,
-                "env_steps_per_s": steps / seconds,
-                "seconds": seconds,
-                "eval_seconds": problem.last_result.seconds,
-                "spread": search_spread(searcher),
-                "nodes": dict(Counter(node[:8] for node in problem.last_result.nodes)),
-                "morphologies": {
-                    name: float(np.nanmean(problem.last_result.by_morphology[:, k]))
-                    for k, name in enumerate(config.task.morphologies)
-                },
-            }
+        last = generation + 1 == config.evolve.generations or _budget_spent(
+            config, env_steps + steps
         )
+        record = {
+            "generation": generation,
+            "best": float(fitness.max()),
+            "mean": float(fitness.mean()),
+            "std": float(fitness.std()),
+            "min": float(fitness.min()),
+            "nonfinite": problem.last_nonfinite,
+            "env_steps": steps,
+            "env_steps_per_s": steps / seconds,
+            "seconds": seconds,
+            "eval_seconds": problem.last_result.seconds,
+            "spread": search_spread(searcher),
+            "nodes": dict(Counter(node[:8] for node in problem.last_result.nodes)),
+            "morphologies": {
+                name: float(np.nanmean(problem.last_result.by_morphology[:, k]))
+                for k, name in enumerate(config.task.morphologies)
+            },
+        }
+        if heldout_start is not None:
+            record["heldout_start"] = heldout_start
+            heldout_start = None
+        if heldout.due(generation, last):
+            center = search_center(searcher)
+            record["heldout"] = heldout.evaluate(center)
+            save_agent(
+                run.agent_path("center"),
+                center.numpy(),
+                {**agent_meta, "generation": generation, "heldout": record["heldout"]["mean"]},
+            )
+        log.record(record)
         if fitness.max() > best_fitness:
             best = int(fitness.argmax())
             best_fitness = float(fitness[best])
@@ -155,13 +175,14 @@ def _evolve(
             )
         save_checkpoint(run.checkpoint_path, generation + 1, best_fitness, searcher, problem)
         env_steps += steps
-        if _budget_spent(config, env_steps):
+        if last and generation + 1 < config.evolve.generations:
             echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
             break
     log.close()
-    save_agent(
-        run.agent_path("center"),
-        search_center(searcher).numpy(),
-        {**agent_meta, "generation": generation},
-    )
+    if not heldout.every:  # otherwise the last generation's evaluation saved it
+        save_agent(
+            run.agent_path("center"),
+            search_center(searcher).numpy(),
+            {**agent_meta, "generation": generation},
+        )
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")

@@ -3,17 +3,22 @@
 Protocol of Najarro & Risi (2020), quadruped experiments, with gymnasium's Ant-v5 in place of
 pybullet's AntBulletEnv:
 
-- observation: Ant-v5 without contact forces (27 numbers: torso height and orientation, joint
-  angles, velocities), fed raw to the network;
+- observation (``task.observation``): ``bullet``, pybullet AntBulletEnv's 28 scaled values
+  computed from MuJoCo's state (the paper's simulator), or ``raw``, Ant-v5's 27 unscaled ones
+  (``metaheb.tasks.ant_observation``);
 - the first ``burn_in`` (40) steps apply zero action, so the body settles before the policy acts;
   no plasticity happens during them; they count inside the ``max_steps`` (1000) limit;
-- fitness = forward progress, the torso's x at the end minus its x at reset, not gymnasium's
-  shaped reward (no control or survival terms);
+- fitness = forward progress along +x, the sum of the progress term only (no alive bonus, no
+  electricity cost), as the authors' ``rewards[1]``: the torso's x at the end minus its x at the
+  end of the burn-in (``task.score_from = "policy"``: their sum runs over policy steps only;
+  ``"reset"``: from the x at reset); in metres, where pybullet's unit is about 1/60.6 m;
 - morphologies: the body is a named MJCF file (``envs/ant/``: intact, or one lower leg shortened
   to a quarter); with several, a genome's fitness is its mean over them, one episode each;
-- early stop: after step ``early_stop_after`` (200), when the per-step progress has been negative
-  for more than ``early_stop_patience`` (30) steps in a row; or on a fall, which is Ant-v5's own
-  "unhealthy" termination (torso z outside [0.2, 1.0]).
+- early stop (``metaheb.tasks.early_stop``): past policy step ``early_stop_after`` (200), when the
+  progress has been negative for more than ``early_stop_patience`` (30) steps in a row; or on a
+  fall, the torso below ``fall_height`` (0.26, pybullet's Ant), which the authors' code checks
+  inside the same window (``task.fall_check = "after"``; ``"always"``: at every step). A state
+  that is no longer finite ends the episode at once.
 """
 
 from __future__ import annotations
@@ -26,31 +31,37 @@ import numpy as np
 
 from metaheb.config import TaskConfig
 from metaheb.errors import UserError
+from metaheb.tasks.ant_observation import SIZES, AntObservation
+from metaheb.tasks.early_stop import NegativeRun
 from metaheb.tasks.morphologies import morphology_path
 
 
 class AntTask:
     """Ant-v5 environments plus the forward-progress score; one env per agent of a batch."""
 
-    obs_dim = 27
     act_dim = 8
     output_activation = "tanh"
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
+        self.obs_dim = SIZES[config.observation]
         self.model_files = {
             name: morphology_path(name, config.morphology_dir) for name in config.morphologies
         }
         for name, path in self.model_files.items():
             check_model(name, path)
         self._envs: dict[str, list[gym.Env]] = {name: [] for name in config.morphologies}
+        # Per env (by id): its body's observation builder and its torso height at reset (z0).
+        self._observers: dict[int, AntObservation] = {}
+        self._initial_z: dict[int, float] = {}
 
     def envs(self, count: int, morphology: str) -> list[gym.Env]:
         """``count`` environments of a morphology, created once per process and reused."""
         pool = self._envs[morphology]
+        observer = None
         while len(pool) < count:
             # The unwrapped env: the episode limit and early stop are ours, and the wrappers'
-            # checks cost about a quarter of a step. The fall test is the torso below 0.2 only.
+            # checks cost about a quarter of a step. The fall test is metaheb's (task.fall_height).
             env = gym.make(
                 "Ant-v5",
                 xml_file=str(self.model_files[morphology]),
@@ -58,32 +69,40 @@ class AntTask:
                 healthy_z_range=(0.2, 10.0),
             ).unwrapped
             pool.append(env)
+            observer = observer or AntObservation(self.config.observation, env.model)
+            self._observers[id(env)] = observer
         return pool[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
-        """Reset each env with its own seed (gymnasium's reset noise); stack the observations."""
-        return np.stack([env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)])
+        """Reset each env with its own seed (gymnasium's reset noise); return the observations."""
+        for env, seed in zip(envs, seeds):
+            env.reset(seed=int(seed))
+            self._initial_z[id(env)] = float(env.data.qpos[2])
+        return self.observe(envs)
 
-    def step(self, envs: list[gym.Env], actions: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Step every env with its action row; return (observations, fell).
+    def observe(self, envs: list[gym.Env]) -> np.ndarray:
+        """The batch's observations now, in ``task.observation``'s layout (one body a batch)."""
+        initial_z = np.array([self._initial_z[id(env)] for env in envs])
+        return self._observers[id(envs[0])]([env.data for env in envs], initial_z)
+
+    def step(
+        self, envs: list[gym.Env], actions: np.ndarray
+    ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+        """Step every env with its action row; return (observations, (fell, broken)).
 
         The physics is stepped directly (``mj_step`` with Ant-v5's frame skip): the same state,
         observation and termination as gymnasium's ``AntEnv.step`` (tested step by step), without
         its reward terms and info dict, which metaheb does not use and which cost about a quarter
-        of a step. Observation: qpos without x, y, then qvel; a fall: torso z below 0.2 or a
-        non-finite state (gymnasium's ``is_healthy`` with metaheb's z range).
+        of a step. ``fell``: the torso below ``task.fall_height``; ``broken``: the state is no
+        longer finite (the score ends those at once, whatever the window).
         """
-        observations = np.empty((len(envs), self.obs_dim))
-        fell = np.empty(len(envs), dtype=bool)
-        for k, (env, action) in enumerate(zip(envs, actions)):
-            data = env.data
-            data.ctrl[:] = action
-            mujoco.mj_step(env.model, data, nstep=env.frame_skip)
-            observations[k, :13] = data.qpos[2:]
-            observations[k, 13:] = data.qvel
-            z = data.qpos[2]
-            fell[k] = not (0.2 <= z <= 10.0 and np.isfinite(observations[k]).all())
-        return observations, fell
+        for env, action in zip(envs, actions):
+            env.data.ctrl[:] = action
+            mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
+        observations = self.observe(envs)
+        z = np.array([env.data.qpos[2] for env in envs])
+        finite = np.isfinite(observations).all(axis=1) & np.isfinite(z)
+        return observations, (z < self.config.fall_height, ~finite)
 
     @staticmethod
     def x_positions(envs: list[gym.Env]) -> np.ndarray:
@@ -114,26 +133,32 @@ class ForwardProgress:
         self.config = config
         self.start_x = start_x.astype(np.float64)
         self.last_x = self.start_x.copy()
-        self.negative_run = np.zeros(len(start_x), dtype=np.int64)
+        self.negative_run = NegativeRun(len(start_x), config)
         self.steps = np.zeros(len(start_x), dtype=np.int64)
 
-    def update(self, step: int, agents: np.ndarray, x: np.ndarray, fell: np.ndarray) -> np.ndarray:
+    def update(
+        self, step: int, agents: np.ndarray, x: np.ndarray, fell: np.ndarray, broken: np.ndarray
+    ) -> np.ndarray:
         """Record step ``step`` (0-based) for ``agents``; return which of them are now done."""
+        config = self.config
         progress = x - self.last_x[agents]
         self.last_x[agents] = x
         self.steps[agents] = step + 1
-        negative = progress < 0
-        self.negative_run[agents] = np.where(negative, self.negative_run[agents] + 1, 0)
-        stalled = (step >= self.config.early_stop_after) & (
-            self.negative_run[agents] > self.config.early_stop_patience
-        )
-        return fell | stalled | (step + 1 >= self.config.max_steps)
+        if config.score_from == "policy" and step + 1 == config.burn_in:
+            self.start_x[agents] = x  # the authors sum progress over policy steps only
+        stalled = self.negative_run.update(step, agents, progress < 0)
+        fall_counts = config.fall_check == "always" or self.negative_run.window_open(step)
+        return broken | (fell & fall_counts) | stalled | (step + 1 >= config.max_steps)
 
     def observe(
-        self, step: int, agents: np.ndarray, envs: list[gym.Env], fell: np.ndarray
+        self,
+        step: int,
+        agents: np.ndarray,
+        envs: list[gym.Env],
+        outcome: tuple[np.ndarray, np.ndarray],
     ) -> np.ndarray:
         """``update`` from the envs of ``agents`` (the rollout's task-neutral call)."""
-        return self.update(step, agents, AntTask.x_positions(envs), fell)
+        return self.update(step, agents, AntTask.x_positions(envs), *outcome)
 
     @property
     def fitness(self) -> np.ndarray:

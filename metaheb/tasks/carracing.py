@@ -12,7 +12,9 @@ Protocol of Najarro & Risi (2020), CarRacing experiments:
   leaving the playfield), gymnasium's own reward;
 - early stop (chosen here, the paper's spirit: a car off the track or stalled): after step
   ``early_stop_after``, when the reward has been negative for more than ``early_stop_patience``
-  steps in a row, i.e. no new tile reached for that long; also gymnasium's own ends (every tile
+  steps in a row, i.e. no new tile reached for that long (counted from the first step with
+  ``task.early_stop_count = "always"``, as envs/carracing.toml sets; ``metaheb.tasks.early_stop``);
+  also gymnasium's own ends (every tile
   visited, or off the playfield).
 
 The observation is drawn by ``metaheb.tasks.carracing_render`` (``task.renderer = "fast"``, the
@@ -29,6 +31,7 @@ from gymnasium.envs.box2d.car_racing import CarRacing
 
 from metaheb.config import TaskConfig
 from metaheb.tasks.carracing_render import FastCarRacing
+from metaheb.tasks.early_stop import NegativeRun
 
 CROP = (slice(0, 84), slice(6, 90))
 
@@ -84,7 +87,7 @@ class EpisodeReturn:
     def __init__(self, count: int, config: TaskConfig) -> None:
         self.config = config
         self.fitness = np.zeros(count)
-        self.negative_run = np.zeros(count, dtype=np.int64)
+        self.negative_run = NegativeRun(count, config)
         self.steps = np.zeros(count, dtype=np.int64)
 
     def observe(
@@ -98,8 +101,5 @@ class EpisodeReturn:
         rewards, ended = outcome
         self.fitness[agents] += rewards
         self.steps[agents] = step + 1
-        self.negative_run[agents] = np.where(rewards < 0, self.negative_run[agents] + 1, 0)
-        stalled = (step >= self.config.early_stop_after) & (
-            self.negative_run[agents] > self.config.early_stop_patience
-        )
+        stalled = self.negative_run.update(step, agents, rewards < 0)
         return ended | stalled | (step + 1 >= self.config.max_steps)
