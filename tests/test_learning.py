@@ -35,6 +35,7 @@ def test_openes_raises_mean_fitness_on_the_ant(tmp_path, local_ray, seed):
             "evolve.sigma_min=0.0002",
             "evolve.lr=0.00002",
             "evolve.lr_min=0.000002",
+            "evolve.eval_every=0",
         ],
     )
     means = np.array([m["mean"] for m in read_metrics(train(config, echo=lambda line: None))])

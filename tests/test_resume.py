@@ -20,12 +20,19 @@ SMALL = [
     "network.hidden=[4]",
     "evolve.popsize=6",
     "evolve.generations=4",
+    "evolve.eval_every=2",
+    "evolve.eval_episodes=2",
+    "evolve.eval_max_steps=50",
 ]
 COMPARED = ("generation", "best", "mean", "std", "min", "env_steps", "spread", "nonfinite")
+HELD_OUT = ("heldout", "heldout_start")  # in some records only
 
 
 def comparable(path):
-    return [{key: record[key] for key in COMPARED} for record in read_metrics(path)]
+    return [
+        {key: record[key] for key in (*COMPARED, *HELD_OUT) if key in record or key in COMPARED}
+        for record in read_metrics(path)
+    ]
 
 
 class Stop(Exception):
@@ -56,6 +63,7 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, loc
 
     resume(cut, echo=lambda line: None)
     assert comparable(cut) == comparable(whole)
+    assert ["heldout" in record for record in read_metrics(cut)] == [False, True, False, True]
     with pytest.raises(UserError, match="already complete"):
         resume(cut, echo=lambda line: None)
 

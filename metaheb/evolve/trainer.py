@@ -120,7 +120,7 @@ def _evolve(
     if start == 0 and heldout.every:
         heldout_start = heldout.evaluate(search_center(searcher))
 
-    generation = start - 1
+    generation, record = start - 1, {}
     for generation in range(start, config.evolve.generations):
         problem.generation = generation
         started = time.perf_counter()
@@ -152,13 +152,7 @@ def _evolve(
             record["heldout_start"] = heldout_start
             heldout_start = None
         if heldout.due(generation, last):
-            center = search_center(searcher)
-            record["heldout"] = heldout.evaluate(center)
-            save_agent(
-                run.agent_path("center"),
-                center.numpy(),
-                {**agent_meta, "generation": generation, "heldout": record["heldout"]["mean"]},
-            )
+            record["heldout"] = heldout.evaluate(search_center(searcher))
         log.record(record)
         if fitness.max() > best_fitness:
             best = int(fitness.argmax())
@@ -179,10 +173,8 @@ def _evolve(
             echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
             break
     log.close()
-    if not heldout.every:  # otherwise the last generation's evaluation saved it
-        save_agent(
-            run.agent_path("center"),
-            search_center(searcher).numpy(),
-            {**agent_meta, "generation": generation},
-        )
+    center_meta = {**agent_meta, "generation": generation}
+    if "heldout" in record:  # the last generation is always evaluated
+        center_meta["heldout"] = record["heldout"]["mean"]
+    save_agent(run.agent_path("center"), search_center(searcher).numpy(), center_meta)
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
