@@ -84,5 +84,5 @@ def test_every_model_evolves_the_ant_through_train(tmp_path, local_ray, override
     assert len(metrics) == 2 and all(np.isfinite(m["mean"]) for m in metrics)
     agent = load_agent(run / "agents" / "best.safetensors")
     network = PolicyNetwork.from_dict(agent.meta["network"])
-    assert network == PolicyNetwork.for_task(config.network, 27, 8, "tanh")
+    assert network == PolicyNetwork.for_task(config.network, 28, 8, "tanh")
     assert agent.genome.shape == (network.genome_layout.size,)
