@@ -25,6 +25,7 @@ the learning-curve PNG goes to ``<out>/learning.png``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import statistics
 import subprocess
@@ -124,11 +125,10 @@ def plot(runs: list[dict], budget: int, path: Path) -> None:
     axes.set_title("Ant, intact body: search centre on 10 held-out episodes")
     axes.legend()
     figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp.png")
-    figure.savefig(temporary, dpi=120)
-    temporary.replace(path)
+    image = io.BytesIO()
+    figure.savefig(image, format="png", dpi=120)
     plt.close(figure)
+    atomic_write_bytes(path, image.getvalue())
 
 
 def fmt_steps(steps: int | None) -> str:

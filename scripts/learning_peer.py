@@ -23,14 +23,17 @@ import gymnasium
 import numpy as np
 import torch
 
+from metaheb.config import load_config
 from metaheb.evolve.heldout import heldout_seeds
 from metaheb.runs import atomic_write_bytes
 
-POPSIZE = 64
-EPISODE = 300
-EVAL_EVERY = 10
-EVAL_EPISODES = 10
-EVAL_STEPS = 1000
+# Population, episode length and held-out protocol are the Hebbian preset's, read from it.
+PRESET = load_config(str(Path(__file__).resolve().parent.parent / "envs" / "ant.toml"), [])
+POPSIZE = PRESET.evolve.popsize
+EPISODE = PRESET.task.max_steps
+EVAL_EVERY = PRESET.evolve.eval_every
+EVAL_EPISODES = PRESET.evolve.eval_episodes
+EVAL_STEPS = PRESET.evolve.eval_max_steps
 NETWORK = (
     "Linear(obs_length, 128) >> Tanh() >> Linear(128, 64) >> Tanh()"
     " >> Linear(64, act_length) >> Tanh()"
