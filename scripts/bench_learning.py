@@ -52,7 +52,7 @@ def metaheb_command() -> str:
 def train_or_resume(arm: str, seed: int, budget: int, out: Path, workers: int) -> Path:
     """Train one metaheb run, or resume it if an earlier benchmark was cut off; its directory."""
     run = out / f"{arm}-s{seed}"
-    if (run / "agents" / "center.npz").exists():
+    if (run / "agents" / "center.safetensors").exists():
         return run
     if (run / "checkpoint.pt").exists():
         command = [metaheb_command(), "resume", str(run)]

@@ -9,6 +9,8 @@ coefficients starting near zero and a small sigma. There OpenES must climb, ever
 nearly; a broken gradient, rank or sign would not.
 """
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,3 +44,19 @@ def test_openes_raises_mean_fitness_on_the_ant(tmp_path, local_ray, seed):
     # Seed 0 climbs least (MuJoCo 3.17: -0.02 -> 0.06 m, then a plateau); seed 1 by 0.3 m.
     assert means[-3:].mean() > means[:3].mean() + 0.05, np.round(means, 2)
     assert (np.diff(means) > -0.05).mean() >= 0.8, np.round(means, 2)  # a climb, not a lucky end
+
+
+@pytest.mark.slow
+def test_quick_start_preset_walks_at_least_2_m_further_than_it_started(tmp_path, local_ray):
+    """The walkers promise to a newcomer: the quick start's held-out centre rises by >= 2 m.
+
+    The whole preset as the quick start runs it (20 generations of 64, 300-step training episodes,
+    the centre scored every 5 generations on 5 held-out 1000-step episodes), seed 0.
+    """
+    preset = Path(__file__).resolve().parents[1] / "envs" / "ant-quick.toml"
+    config = load_config(preset, [f"run.out_dir={tmp_path}"])
+    records = read_metrics(train(config, echo=lambda line: None))
+    start = records[0]["heldout_start"]["mean"]
+    curve = [r["heldout"]["mean"] for r in records if "heldout" in r]
+    assert len(curve) == 4, curve
+    assert curve[-1] >= start + 2.0, (start, curve)
