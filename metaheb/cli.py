@@ -124,7 +124,13 @@ def replay(
     """
     from metaheb.evaluate import resolve_agent
     from metaheb.replay import plot_traces, replay_agent
+    from metaheb.runs import check_writable
 
+    if seed is not None and not 0 <= seed < 2**32:
+        raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
+    for option, path in (("--video", video), ("--traces", traces)):
+        if path:
+            check_writable(Path(path).parent, option)
     saved = resolve_agent(agent)
     seed = saved.meta.get("episode_seed", 0) if seed is None else seed
     overrides = task_overrides(overrides, morphology, ablate)
@@ -221,6 +227,9 @@ def runs(out_dir: str) -> None:
         return
     click.echo(f"{'run':<40}{'status':<10}{'generations':>12}{'best':>10}  search")
     for row in rows:
+        if row["status"] == "damaged":
+            click.echo(f"{row['name']:<40}{'damaged':<10}  {row['problem']}")
+            continue
         best = "-" if row["best"] is None else f"{row['best']:.3f}"
         click.echo(
             f"{row['name']:<40}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"

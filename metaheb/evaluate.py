@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from metaheb.config import apply_overrides, config_from_dict
+from metaheb.encoders import FEATURES
 from metaheb.errors import UserError
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import evaluate_batch
@@ -69,7 +70,14 @@ def agent_setup(agent: Agent, overrides: list[str]) -> tuple[AntTask, PolicyNetw
     saved = {"task": saved_task(agent), "network": {"encoder": agent.meta["network"]["encoder"]}}
     config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
-    return make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
+    task, network = make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
+    inputs = FEATURES.get(network.encoder, task.obs_dim)
+    if (network.sizes[0], network.sizes[-1]) != (inputs, task.act_dim):
+        raise UserError(
+            f"the agent's network maps {network.sizes[0]} inputs to {network.sizes[-1]} actions; "
+            f"its task gives {inputs} and takes {task.act_dim}: the agent file is damaged"
+        )
+    return task, network
 
 
 def evaluate_agent(agent: Agent, overrides: list[str], episodes: int = 5) -> Evaluation:

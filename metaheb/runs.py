@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 import time
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,9 @@ import tomli_w
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save
 
+from metaheb.config import NetworkConfig, TaskConfig, check_section, config_from_dict, read_toml
 from metaheb.errors import UserError
+from metaheb.networks import OUTPUT_ACTIVATIONS, PolicyNetwork
 
 AGENT_FORMAT = "metaheb-agent"
 AGENT_VERSION = 1
@@ -47,6 +49,36 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+MIN_FREE_BYTES = 64 * 2**20  # a run writes checkpoints of up to tens of MB: refuse a full disk
+
+
+def check_writable(folder: str | Path, what: str) -> None:
+    """Refuse, before any work, a folder that cannot be made, written or has no disk space.
+
+    Creates nothing: the test file goes into the nearest folder that exists, and is removed.
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise UserError(f"{what} {str(folder)!r} is inside a file, not a folder: choose another")
+    try:
+        probe, name = tempfile.mkstemp(dir=existing, prefix=".metaheb-probe-")
+        os.close(probe)
+        os.unlink(name)
+    except OSError as err:
+        raise UserError(
+            f"{what} {str(folder)!r} cannot be written ({err.strerror}): choose another folder"
+        ) from None
+    free = shutil.disk_usage(existing).free
+    if free < MIN_FREE_BYTES:
+        raise UserError(
+            f"{what} {str(folder)!r} has {free / 2**20:.0f} MB free; metaheb needs "
+            f"{MIN_FREE_BYTES // 2**20} MB: free some space or choose another folder"
+        )
 
 
 @dataclass
@@ -74,14 +106,44 @@ def load_agent(path: str | Path) -> Agent:
         raise UserError(
             f"agent file {str(path)!r} is corrupted or not an agent file ({err})"
         ) from None
-    if header.get("format") != AGENT_FORMAT:
+    if not isinstance(header, dict) or header.get("format") != AGENT_FORMAT:
         raise UserError(f"{str(path)!r} is not a metaheb agent file")
     if header.get("version") != AGENT_VERSION:
         raise UserError(
-            f"agent file {str(path)!r} has format version {header.get('version')}; this metaheb "
+            f"agent file {str(path)!r} has format version {header.get('version')!r}; this metaheb "
             f"reads version {AGENT_VERSION}: use the metaheb release that wrote it"
         )
+    try:
+        _check_agent(header, genome)
+    except UserError as err:
+        raise UserError(f"agent file {str(path)!r} is damaged: {err}") from None
     return Agent(genome=genome, meta=header)
+
+
+def _check_agent(header: dict[str, Any], genome: np.ndarray) -> None:
+    """The metadata rebuilds a valid network whose genome is the stored tensor, value for value."""
+    for key in ("task", "network"):
+        if not isinstance(header.get(key), dict):
+            raise UserError(f"its metadata has no {key!r} table")
+    check_section("task", TaskConfig, header["task"])
+    network = dict(header["network"])
+    sizes, output = network.pop("sizes", None), network.pop("output_activation", None)
+    if not (isinstance(sizes, list) and len(sizes) >= 2):
+        raise UserError(f"network.sizes must list the layer sizes, got {sizes!r}")
+    if any(isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 10**6 for n in sizes):
+        raise UserError(f"network.sizes must hold positive integers, got {sizes!r}")
+    if output not in OUTPUT_ACTIVATIONS:
+        raise UserError(f"network.output_activation {output!r} is not one of metaheb's")
+    check_section("network", NetworkConfig, {**network, "hidden": sizes[1:-1]})
+    for key in ("run_seed", "episode_seed"):
+        seed = header.get(key, 0)
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+            raise UserError(f"{key} must be an integer 0..2^32-1, got {seed!r}")
+    if genome.ndim != 1 or genome.dtype != np.float32:
+        raise UserError(f"its genome must be 1-D float32, got {genome.dtype} {genome.shape}")
+    expected = PolicyNetwork.from_dict(header["network"]).genome_layout.size
+    if genome.size != expected:
+        raise UserError(f"its genome holds {genome.size:,} values, its network needs {expected:,}")
 
 
 class RunDirectory:
@@ -127,20 +189,61 @@ class RunDirectory:
         return self.path / "checkpoint.pt"
 
     def truncate_metrics(self, generations: int) -> None:
-        """Keep the first ``generations`` lines of metrics.jsonl (rewritten atomically)."""
-        path = self.path / "metrics.jsonl"
-        if path.exists():
-            lines = path.read_text().splitlines(keepends=True)[:generations]
-            atomic_write_bytes(path, "".join(lines).encode())
+        """Keep the first ``generations`` records of metrics.jsonl (rewritten atomically)."""
+        records = read_metrics(self.path)[:generations]
+        lines = [json.dumps(record, separators=(",", ":")) + "\n" for record in records]
+        if (self.path / "metrics.jsonl").exists():
+            atomic_write_bytes(self.path / "metrics.jsonl", "".join(lines).encode())
+
+
+# What every generation's record holds, and of which type (metaheb reads these back).
+METRICS_FIELDS = {
+    "generation": int,
+    "best": float,
+    "mean": float,
+    "env_steps": int,
+    "seconds": float,
+}
 
 
 def read_metrics(run_path: str | Path) -> list[dict[str, Any]]:
-    """One record per finished generation; none before the first."""
+    """One record per finished generation; none before the first.
+
+    A torn last line (what a crash or a full disk leaves mid-write) is dropped: its generation
+    runs again on resume. Damage anywhere else is a ``UserError`` naming the line.
+    """
     path = Path(run_path) / "metrics.jsonl"
     if not path.exists():
         return []
-    with open(path) as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+    lines = path.read_bytes().splitlines()
+    records = []
+    for number, line in enumerate(lines, 1):
+        try:
+            record = json.loads(line)
+        except ValueError:  # also a line that is not UTF-8
+            if number == len(lines):
+                break
+            raise UserError(
+                f"{path} line {number} is not JSON: the run's metrics are damaged "
+                "(restore the file from a copy, or train the run again)"
+            ) from None
+        if not _is_record(record, len(records)):
+            raise UserError(
+                f"{path} line {number} is not generation {len(records)}'s record "
+                f"({', '.join(METRICS_FIELDS)}): the run's metrics are damaged"
+            )
+        records.append(record)
+    return records
+
+
+def _is_record(record: Any, generation_index: int) -> bool:
+    if not isinstance(record, dict):
+        return False
+    for key, kind in METRICS_FIELDS.items():
+        value = record.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | kind):
+            return False
+    return record["generation"] == generation_index
 
 
 def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
@@ -156,18 +259,20 @@ def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
     )
     for config_path in paths:
         run = RunDirectory(config_path.parent)
-        config = tomllib.loads(config_path.read_text())
-        metrics = read_metrics(run.path)
-        evolve, network = config.get("evolve", {}), config.get("network", {})
+        try:
+            config = config_from_dict(read_toml(config_path, "run config"))
+            metrics = read_metrics(run.path)
+        except UserError as err:
+            rows.append({"name": run.path.name, "status": "damaged", "problem": str(err)})
+            continue
         rows.append(
             {
                 "name": run.path.name,
                 "status": "done" if run.agent_path("center").exists() else "stopped",
                 "done": len(metrics),
-                "total": evolve.get("generations", 0),
+                "total": config.evolve.generations,
                 "best": max((m["best"] for m in metrics), default=None),
-                "search": f"{evolve.get('algorithm')} / {network.get('model')} "
-                f"{config.get('task', {}).get('name')}",
+                "search": f"{config.evolve.algorithm} / {config.network.model} {config.task.name}",
             }
         )
     return rows

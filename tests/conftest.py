@@ -3,6 +3,14 @@ import logging
 import pytest
 import ray
 
+FUZZ_CASES_RUN = pytest.StashKey[list]()  # ids of the fuzz cases run (tests/test_fuzz.py)
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    tried = config.stash.get(FUZZ_CASES_RUN, [])
+    if tried:
+        terminalreporter.write_line(f"fuzz: {len(tried)} malformed inputs tried")
+
 
 @pytest.fixture(scope="session")
 def local_ray():

@@ -28,7 +28,7 @@ def test_help_lists_train(tmp_path):
         (["train", "evolve.popsiz=8"], "did you mean 'evolve.popsize'"),
         (["train", "nope.toml"], "not found"),
         (["train", "task.name=walker"], "choose one of"),
-        (["train", "evolve.popsize=ten"], "must be int"),
+        (["train", "evolve.popsize=ten"], "must be a valid integer"),
         (["train", "envs.toml", "oops"], "not key=value"),
         (["fly"], "No such command"),
     ],

@@ -26,14 +26,42 @@ def test_file_then_overrides(tmp_path):
     assert config.run.name == "y"
 
 
+def test_a_number_given_for_a_name_is_its_text():
+    assert load_config(None, ["run.name=123"]).run.name == "123"
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
         (["evolve.popsiz=16"], "did you mean 'evolve.popsize'"),
-        (["evolve.popsize=many"], "must be int"),
+        (["evolve.popsize=many"], "must be a valid integer"),
+        (["evolve.popsize=true"], "must be a valid integer"),
+        (["network.fused=1"], "must be a valid boolean"),
         (["evolve.popsize=7"], "must be even"),
-        (["evolve.sigma=-1"], "must be > 0"),
-        (["task.name=car"], "choose one of: ant"),
+        (["evolve.sigma=-1"], "must be greater than 0"),
+        (["evolve.lr=nan"], "'evolve.lr' must be a finite number"),
+        (["evolve.lr=inf"], "'evolve.lr' must be a finite number"),
+        (["evolve.sigma=nan"], "'evolve.sigma' must be a finite number"),
+        (["evolve.l2=nan"], "'evolve.l2' must be a finite number"),
+        (["network.init_scale=inf"], "'network.init_scale' must be a finite number"),
+        (["run.seed=-1"], "'run.seed' must be greater than or equal to 0"),
+        (["run.seed=4294967296"], "'run.seed' must be less than 4294967296"),
+        (["task.ablation_layers=[5]"], "layers 0..2 of a network with 2 hidden layers"),
+        (["evolve.algorithm=cmaes", "evolve.popsize=1"], "at least 4 for CMA-ES"),
+        (["run.name=../x"], "'run.name' must be a plain name"),
+        (["run.name=/tmp/x"], "'run.name' must be a plain name"),
+        (["run.name=a/b"], "'run.name' must be a plain name"),
+        (
+            ["task.morphologies=['../ant/intact']"],
+            r"'task.morphologies' \(item 0\) must be a plain",
+        ),
+        (["task.morphologies=[]"], "must have at least 1 item"),
+        (["network.hidden=[]"], "'network.hidden' is empty"),
+        (["network.hidden=[64, 0]"], r"'network.hidden' \(item 1\) must be greater than or equal"),
+        (["task.failed_actuators=[8]"], "must be less than or equal to 7"),
+        (["task.ablation_fraction=1.5"], "must be less than or equal to 1"),
+        (["evolve.lr_decay=0"], "'evolve.lr_decay' must be greater than 0"),
+        (["task.name=car"], "choose one of: ant, carracing"),
         (["evolve"], "not key=value"),
         (["nosuch.key=1"], "unknown config section"),
         (["popsize=3"], "dotted key"),

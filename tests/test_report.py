@@ -185,3 +185,52 @@ def test_the_reproduction_summary_tabulates_every_arm_of_a_report(report, tmp_pa
         assert row["walks_on_seen"] == (intact[0] > intact[1])
         shown = line.split(" | ")[2 + len(row["bodies"])]
         assert (shown == "n/a") == (not row["walks_on_seen"])
+
+
+def test_every_markdown_figure_link_names_its_own_file(report):
+    # The three runs share the folder name "agent": their heatmaps must not overwrite each other.
+    out, _ = report
+    links = re.findall(r"\]\((figures/[^)\s]+)\)", (out / "report.md").read_text())
+    assert len(links) == 5 and len(set(links)) == 5
+    assert {out / link for link in links} == set(out.glob("figures/*.png"))
+    assert all(re.fullmatch(r"figures/[A-Za-z0-9._-]+\.png", link) for link in links)
+
+
+def test_numbers_never_read_minus_zero_and_generations_count_from_one(report):
+    out, _ = report
+    markdown = (out / "report.md").read_text()
+    assert not re.search(r"(?<![\d.])-0\.0+(?!\d*[1-9])", markdown)
+    agents = markdown.split("## Agents\n\n", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
+    assert [row.split(" | ")[-1].rstrip(" |") for row in agents] == ["1", "1", "1"]  # gen 1/1
+
+
+def test_heatmaps_share_one_colour_scale_and_recovery_curves_one_range(runs, tmp_path, monkeypatch):
+    from metaheb.report import documents
+
+    scales, ranges = [], []
+    heatmap, recovery = documents.heatmap, documents.recovery_curves
+    monkeypatch.setattr(
+        documents, "heatmap", lambda *a: scales.append(a[-1]) or heatmap(*a)
+    )
+    monkeypatch.setattr(
+        documents, "recovery_curves", lambda *a: ranges.append(a[-1]) or recovery(*a)
+    )
+    make_report([str(run) for run in runs], tmp_path, **GRID)
+    data = json.loads((tmp_path / "report.json").read_text())
+    means = [np.mean(c["fitness"]) for agent in data["agents"] for c in agent["cells"]]
+    curves = [v for agent in data["agents"] for c in agent["cells"] for v in c["curve"]]
+    assert len(scales) == 3 and len(set(scales)) == 1
+    assert scales[0] == pytest.approx((min(means), max(means)))
+    assert len(ranges) == 2 and len(set(ranges)) == 1
+    assert ranges[0][0] <= min(curves) and ranges[0][1] >= max(curves)
+
+
+def test_a_reused_out_folder_keeps_no_stale_figure_and_a_run_counts_once(runs, tmp_path):
+    make_report([str(run) for run in runs], tmp_path, **GRID)
+    written = make_report([str(runs[2])], tmp_path, **GRID)
+    assert set(tmp_path.glob("figures/*.png")) == {p for p in written if p.suffix == ".png"}
+    assert len(list(tmp_path.glob("figures/*.png"))) == 2
+    from metaheb.errors import UserError
+
+    with pytest.raises(UserError, match="given twice"):
+        make_report([str(runs[0]), str(runs[0]) + "/"], tmp_path / "again", **GRID)

@@ -68,6 +68,21 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, loc
         resume(cut, echo=lambda line: None)
 
 
+def test_a_torn_last_metrics_line_is_dropped_and_its_generation_runs_again(tmp_path, local_ray):
+    """What a crash mid-write or a full disk leaves: half a line, no newline, then resume."""
+    overrides = [*SMALL, f"run.out_dir={tmp_path}"]
+    whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
+    with pytest.raises(Stop):
+        train(load_config(None, [*overrides, "run.name=cut"]), echo=stop_after(2))
+    metrics = tmp_path / "cut" / "metrics.jsonl"
+    first, second = metrics.read_bytes().splitlines(keepends=True)
+    metrics.write_bytes(first + second[: len(second) // 2])
+    assert len(read_metrics(tmp_path / "cut")) == 1
+    assert [row["status"] for row in summarize_runs(tmp_path)] == ["done", "stopped"]
+    resume(tmp_path / "cut", echo=lambda line: None)
+    assert comparable(tmp_path / "cut") == comparable(whole)
+
+
 def metaheb(*args, **kwargs):
     return subprocess.Popen(
         [sys.executable, "-m", "metaheb.cli", *args],

@@ -24,6 +24,7 @@ from evotorch import Problem, SolutionBatch
 from evotorch.algorithms.distributed.gaussian import GaussianSearchAlgorithm
 from evotorch.algorithms.searchalgorithm import SearchAlgorithm
 
+from metaheb.errors import UserError
 from metaheb.runs import atomic_write_bytes
 
 # Links back to the problem, the population (resampled every step), hooks and cached status.
@@ -76,6 +77,9 @@ def load_searcher_state(searcher: SearchAlgorithm, state: dict[str, Any]) -> Non
         missing = sorted(set(current) ^ set(state))[:3]
         raise ValueError(f"checkpoint does not match this searcher (differs at {missing})")
     for path, value in state.items():
+        if not _same_kind(current[path], value):
+            raise ValueError(f"checkpoint does not match this searcher (at {path})")
+    for path, value in state.items():
         if not path.startswith("._population#"):
             _assign(searcher, path, value)
     if "._population#values" in state:
@@ -104,6 +108,15 @@ def _assign(root: Any, path: str, value: Any) -> None:
         object.__setattr__(parent, name, value)
     else:
         setattr(parent, name, value)
+
+
+def _same_kind(old: Any, new: Any) -> bool:
+    """``new`` can stand where ``old`` stood: a tensor of its shape and dtype, or a number."""
+    if old is None:
+        return isinstance(new, torch.Tensor)
+    if isinstance(old, torch.Tensor):
+        return isinstance(new, torch.Tensor) and (new.shape, new.dtype) == (old.shape, old.dtype)
+    return isinstance(new, bool | int | float) and isinstance(new, bool) == isinstance(old, bool)
 
 
 def _split(path: str) -> tuple[str, str, bool]:
@@ -144,10 +157,51 @@ def save_checkpoint(
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
-    """Read a checkpoint with the safe loader: tensors, numbers and strings only."""
-    return torch.load(path, weights_only=True)
+    """Read a checkpoint with the safe loader (tensors, numbers and strings only) and check it.
+
+    A damaged, foreign or empty file is a ``UserError`` saying so, never a traceback.
+    """
+    try:
+        checkpoint = torch.load(path, weights_only=True)
+    except Exception as err:  # torch.load raises a dozen types for damaged bytes
+        detail = (str(err).strip().splitlines() or [type(err).__name__])[0].split(". ")[0][:90]
+        raise UserError(
+            f"checkpoint {str(path)!r} is damaged ({detail}); {CANNOT_RESUME}"
+        ) from None
+    problem = _checkpoint_problem(checkpoint)
+    if problem:
+        raise UserError(f"checkpoint {str(path)!r} {problem}; {CANNOT_RESUME}")
+    return checkpoint
+
+
+CANNOT_RESUME = (
+    "the run cannot resume, its metrics and agents are intact: train again from its config.toml"
+)
+
+
+def _checkpoint_problem(checkpoint: Any) -> str:
+    """What is wrong with a loaded checkpoint's structure, or ''."""
+    if not isinstance(checkpoint, dict):
+        return "is not a metaheb checkpoint"
+    if checkpoint.get("version") != CHECKPOINT_VERSION:
+        return f"has version {checkpoint.get('version')!r}, this metaheb reads {CHECKPOINT_VERSION}"
+    done, best = checkpoint.get("generations_done"), checkpoint.get("best_fitness")
+    if isinstance(done, bool) or not isinstance(done, int) or done < 1:
+        return f"has no valid generations_done ({done!r})"
+    if isinstance(best, bool) or not isinstance(best, int | float):
+        return f"has no valid best_fitness ({best!r})"
+    if not isinstance(checkpoint.get("searcher"), dict):
+        return "has no searcher state"
+    generator = checkpoint.get("problem_generator")
+    if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
+        return "has no random generator state"
+    return ""
 
 
 def restore(checkpoint: dict[str, Any], searcher: SearchAlgorithm, problem: Problem) -> None:
-    load_searcher_state(searcher, checkpoint["searcher"])
-    problem.generator.set_state(checkpoint["problem_generator"])
+    """Put the checkpoint's state into a fresh searcher and problem of the run's config."""
+    try:
+        load_searcher_state(searcher, checkpoint["searcher"])
+        problem.generator.set_state(checkpoint["problem_generator"])
+    except (ValueError, RuntimeError, TypeError) as err:
+        raise UserError(f"{err}: {CANNOT_RESUME}") from None

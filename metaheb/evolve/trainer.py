@@ -12,7 +12,6 @@ uninterrupted run writes.
 from __future__ import annotations
 
 import time
-import tomllib
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from metaheb.config import Config, config_from_dict
+from metaheb.config import Config, config_from_dict, read_toml
 from metaheb.errors import UserError
 from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import RayEvaluator, ray_session
@@ -29,7 +28,7 @@ from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
 from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
 from metaheb.networks import PolicyNetwork
-from metaheb.runs import RunDirectory, read_metrics, save_agent
+from metaheb.runs import RunDirectory, check_writable, read_metrics, save_agent
 from metaheb.tasks import make_task
 
 Echo = Callable[[str], None]
@@ -38,6 +37,7 @@ Echo = Callable[[str], None]
 def train(config: Config, echo: Echo = print) -> Path:
     """Run one evolution job to completion in a new run directory; return its path."""
     network = _network(config, echo)
+    check_writable(config.run.out_dir, "run.out_dir")
     with ray_session(config.ray) as num_workers:
         name = config.run.name or RunDirectory.default_name(
             config.task.name, config.network.model, config.run.seed
@@ -56,12 +56,19 @@ def resume(path: str | Path, echo: Echo = print) -> Path:
         raise UserError(f"{str(path)!r} is not a run directory (no config.toml): give runs/NAME")
     if not run.checkpoint_path.is_file():
         raise UserError(f"run {str(path)!r} has no checkpoint yet: start it again with train")
-    config = config_from_dict(tomllib.loads((run.path / "config.toml").read_text()))
+    config = config_from_dict(read_toml(run.path / "config.toml", "run config"))
     checkpoint = load_checkpoint(run.checkpoint_path)
     done = checkpoint["generations_done"]
+    recorded = len(read_metrics(run.path))
+    if recorded < done:
+        raise UserError(
+            f"run {str(path)!r} has a checkpoint at generation {done} but metrics for only "
+            f"{recorded}: its metrics.jsonl lost records; train the run again"
+        )
     if done >= config.evolve.generations or _budget_spent(config, _env_steps(run, done)):
         raise UserError(f"run {str(path)!r} is already complete ({done} generations)")
     network = _network(config, echo)
+    check_writable(run.path, "run")
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
         _evolve(config, run, network, num_workers, echo, checkpoint)

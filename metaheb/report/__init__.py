@@ -21,6 +21,7 @@ from metaheb.report.grid import (
     report_seeds,
 )
 from metaheb.report.stats import compare, compared_pairs, group_arms
+from metaheb.runs import check_writable
 
 
 def make_report(
@@ -41,11 +42,16 @@ def make_report(
         raise UserError(f"--seeds must be at least 1, got {episodes}")
     if agent not in ("best", "center"):
         raise UserError(f"--agent must be best or center, got {agent!r}")
+    if not 0 <= seed < 2**32:
+        raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
+    if ablation_step is not None and ablation_step < 0:
+        raise UserError(f"--ablation-step must be >= 0, got {ablation_step}")
     for level in levels:
         if not 0.0 <= level <= 1.0:
             raise UserError(f"ablation level {level} is outside 0..1: give fractions like 0.25")
-    if len(set(run_dirs)) < len(run_dirs):
+    if len({Path(run).resolve() for run in run_dirs}) < len(run_dirs):
         raise UserError("a run directory is given twice")
+    check_writable(out, "--out")
     agents = [load_report_agent(run, agent) for run in run_dirs]
     if any(a.task.get("name", "ant") != "ant" for a in agents):
         raise UserError("reports evaluate Ant morphologies: give runs of the ant task")

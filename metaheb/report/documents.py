@@ -145,14 +145,14 @@ def report_blocks(
         (
             "table",
             Table(
-                ["run", "arm", "trained on", "training fitness", "generation"],
+                ["run", "arm", "trained on", "training fitness", "generation (1-based)"],
                 [
                     [
                         r.agent.name,
                         r.agent.arm,
                         ", ".join(r.agent.seen),
                         _fmt(r.agent.agent.meta.get("fitness")),
-                        str(r.agent.agent.meta.get("generation", "-")),
+                        _generation(r.agent.agent.meta.get("generation")),
                     ]
                     for r in results
                 ],
@@ -176,7 +176,7 @@ def report_blocks(
                     [
                         [_seen_mark(m, seen)]
                         + [
-                            f"{c.mean:.2f} +- {c.std:.2f}"
+                            f"{_fmt(c.mean)} +- {_fmt(c.std)}"
                             for c in (arm.cell(m, x) for x in grid.levels)
                         ]
                         for m in grid.morphologies
@@ -209,7 +209,8 @@ def report_blocks(
                     [
                         [_seen_mark(m, seen)]
                         + [
-                            f"{cells[m, x].difference:+.2f} (p={_fmt(cells[m, x].p_value, 3)})"
+                            f"{_fmt(cells[m, x].difference, sign=True)} "
+                            f"(p={_fmt(cells[m, x].p_value, 3)})"
                             for x in grid.levels
                         ]
                         for m in grid.morphologies
@@ -218,7 +219,8 @@ def report_blocks(
             ),
         ]
     blocks.append(("h2", "Agents: mean +- std over episodes"))
-    for r in results:
+    scale = _fitness_range(results)  # one colour scale: heatmaps compare at a glance
+    for index, r in enumerate(results, 1):
         blocks += [
             ("h3", f"{r.agent.name} ({r.agent.arm})"),
             (
@@ -235,21 +237,22 @@ def report_blocks(
             (
                 "figure",
                 Figure(
-                    f"heatmap-{r.agent.name}.png",
-                    heatmap(r, grid.morphologies, grid.levels),
+                    f"heatmap-{index:02d}-{_slug(r.agent.name)}.png",
+                    heatmap(r, grid.morphologies, grid.levels, scale),
                     f"{r.agent.name}: mean fitness per morphology and ablation level",
                 ),
             ),
         ]
     blocks.append(("h2", "Recovery curves"))
-    for arm in arms:
+    distance = _curve_range(results)  # one y-range: the same body reads alike in every arm
+    for index, arm in enumerate(arms, 1):
         members = [r for r in results if r.agent.arm == arm.label]
         blocks.append(
             (
                 "figure",
                 Figure(
-                    f"recovery-{_slug(arm.label)}.png",
-                    recovery_curves(members, grid.morphologies, grid.levels, arm.label),
+                    f"recovery-{index:02d}-{_slug(arm.label)}.png",
+                    recovery_curves(members, grid.morphologies, grid.levels, arm.label, distance),
                     f"{arm.label}: distance walked over the episode (mean over runs and seeds); "
                     "dashed: the ablation step",
                 ),
@@ -258,20 +261,47 @@ def report_blocks(
     return blocks
 
 
-def _fmt(value: float | None, digits: int = 2) -> str:
+def _fmt(value: float | None, digits: int = 2, sign: bool = False) -> str:
+    """A number to ``digits`` places; "-" for none; never "-0.00" (a rounded zero has no sign)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
-    return f"{value:.{digits}f}"
+    return f"{round(value, digits) + 0.0:{'+' if sign else ''}.{digits}f}"
+
+
+def _generation(value: int | None) -> str:
+    return "-" if value is None else str(value + 1)  # as training prints it: gen 1 is the first
 
 
 def _mean_std(values: list[float]) -> str:
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    return f"{mean:.2f} +- {std:.2f}"
+    return f"{_fmt(mean)} +- {_fmt(std)}"
 
 
 def _slug(text: str) -> str:
-    return "".join(ch if ch.isalnum() else "-" for ch in text).strip("-")
+    """A file-name part safe in a Markdown link: letters, digits, dots and dashes only."""
+    return "".join(ch if ch.isalnum() or ch in "._" else "-" for ch in text).strip("-.") or "run"
+
+
+def _finite_range(values: list[float]) -> tuple[float, float]:
+    finite = [v for v in values if math.isfinite(v)]
+    if not finite:
+        return (0.0, 1.0)
+    low, high = min(finite), max(finite)
+    return (low, high) if high > low else (low - 0.5, high + 0.5)
+
+
+def _fitness_range(results: list[AgentResult]) -> tuple[float, float]:
+    """The span of every cell's mean fitness, over all agents of the report."""
+    means = [sum(c.fitness) / len(c.fitness) for r in results for c in r.cells]
+    return _finite_range(means)
+
+
+def _curve_range(results: list[AgentResult]) -> tuple[float, float]:
+    """The span of every recovery curve of the report, padded by 5%."""
+    low, high = _finite_range([v for r in results for c in r.cells for v in c.curve])
+    pad = 0.05 * (high - low)
+    return (low - pad, high + pad)
 
 
 def to_markdown(blocks: list[Block]) -> str:
@@ -344,4 +374,8 @@ def write_report(
     files[Path("report.html")] = to_html(blocks).encode()
     for name, content in files.items():
         atomic_write_bytes(out / name, content)
+    # A report written again into the same folder keeps no figure of the one before.
+    for stale in sorted((out / "figures").glob("*.png")):
+        if stale.relative_to(out) not in files and stale.name.startswith(("heatmap-", "recovery-")):
+            stale.unlink()
     return [out / name for name in files]

@@ -17,20 +17,28 @@ def _png(figure: Figure) -> bytes:
     return buffer.getvalue()
 
 
-def heatmap(result: AgentResult, morphologies: list[str], levels: list[float]) -> bytes:
-    """Mean fitness per (morphology, ablation level) of one agent, each cell annotated."""
+def heatmap(
+    result: AgentResult,
+    morphologies: list[str],
+    levels: list[float],
+    scale: tuple[float, float],
+) -> bytes:
+    """Mean fitness per (morphology, ablation level) of one agent, each cell annotated.
+
+    ``scale`` is the colour map's (low, high), shared by every heatmap of a report.
+    """
     means = np.array(
         [[np.mean(result.cell(m, level).fitness) for level in levels] for m in morphologies]
     )
     figure = Figure(figsize=(1.3 * len(levels) + 3.2, 0.45 * len(morphologies) + 1.4))
     axis = figure.subplots()
-    image = axis.imshow(means, cmap="viridis", aspect="auto")
+    image = axis.imshow(means, cmap="viridis", aspect="auto", vmin=scale[0], vmax=scale[1])
     for (row, col), value in np.ndenumerate(means):
         bright = image.norm(value) > 0.6  # dark text on the light end of the colour map
         axis.text(
             col,
             row,
-            f"{value:.1f}",
+            f"{round(value, 1) + 0.0:.1f}",  # never "-0.0"
             ha="center",
             va="center",
             fontsize=8,
@@ -48,11 +56,16 @@ def heatmap(result: AgentResult, morphologies: list[str], levels: list[float]) -
 
 
 def recovery_curves(
-    results: list[AgentResult], morphologies: list[str], levels: list[float], title: str
+    results: list[AgentResult],
+    morphologies: list[str],
+    levels: list[float],
+    title: str,
+    distance: tuple[float, float],
 ) -> bytes:
     """Distance walked over the episode, one panel per morphology, one line per ablation level.
 
     Averaged over the arm's runs and the report's seeds; the dashed line marks the ablation step.
+    ``distance`` is the y-range, shared by every arm's figure of a report.
     """
     columns = min(len(morphologies), 3)
     rows = -(-len(morphologies) // columns)
@@ -66,6 +79,7 @@ def recovery_curves(
         seen = " (seen)" if morphology in results[0].agent.seen else " (unseen)"
         axis.set_title(morphology + seen, fontsize=9)
         axis.set_xlabel("step")
+        axis.set_ylim(*distance)
     for axis in axes[:, 0]:
         axis.set_ylabel("distance walked")
     for axis in list(axes.flat)[len(morphologies) :]:

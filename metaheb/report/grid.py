@@ -14,7 +14,6 @@ Besides each episode's fitness, a cell records its recovery curve: the mean dist
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ import numpy as np
 import ray
 import torch
 
-from metaheb.config import RayConfig
+from metaheb.config import RayConfig, read_toml
 from metaheb.errors import UserError
 from metaheb.evaluate import EVALUATION, agent_setup
 from metaheb.evolve.evaluator import ray_session
@@ -92,7 +91,7 @@ def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
     if not agent_file.is_file():
         hint = "wait for it to finish or use --agent best" if which == "center" else "no agent yet"
         raise UserError(f"run {run_dir!r} has no {which} agent ({hint})")
-    config = tomllib.loads((path / "config.toml").read_text())
+    config = read_toml(path / "config.toml", "run config")
     agent = load_agent(agent_file)
     return ReportAgent(
         path.name, run_dir, arm_label(config), agent, agent.meta["task"]["morphologies"]
