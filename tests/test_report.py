@@ -178,8 +178,9 @@ def test_the_reproduction_summary_tabulates_every_arm_of_a_report(report, tmp_pa
     data = json.loads((out / "report.json").read_text())
     rows = json.loads(summary.read_text())
     assert [row["arm"] for row in rows] == [arm["arm"] for arm in data["arms"]]
-    table = result.stdout.strip().splitlines()
+    table, pairs = (part.splitlines() for part in result.stdout.strip().split("\n\n"))
     assert len(table) == 2 + len(rows)
+    assert len(pairs) == 2 + len(data["claim"]["differences"])
     for row, line in zip(rows, table[2:]):
         intact = row["bodies"]["intact"]  # the one body these runs were trained on
         assert row["walks_on_seen"] == (intact[0] > intact[1])
@@ -209,9 +210,7 @@ def test_heatmaps_share_one_colour_scale_and_recovery_curves_one_range(runs, tmp
 
     scales, ranges = [], []
     heatmap, recovery = documents.heatmap, documents.recovery_curves
-    monkeypatch.setattr(
-        documents, "heatmap", lambda *a: scales.append(a[-1]) or heatmap(*a)
-    )
+    monkeypatch.setattr(documents, "heatmap", lambda *a: scales.append(a[-1]) or heatmap(*a))
     monkeypatch.setattr(
         documents, "recovery_curves", lambda *a: ranges.append(a[-1]) or recovery(*a)
     )
@@ -234,3 +233,29 @@ def test_a_reused_out_folder_keeps_no_stale_figure_and_a_run_counts_once(runs, t
 
     with pytest.raises(UserError, match="given twice"):
         make_report([str(runs[0]), str(runs[0]) + "/"], tmp_path / "again", **GRID)
+
+
+def test_the_report_carries_the_claim_ratios_differences_and_recovery_windows(report):
+    out, _ = report
+    data = json.loads((out / "report.json").read_text())
+    claim = data["claim"]
+    # Trained on the intact body: every other body is unseen, for each of the two arms.
+    assert [(r["arm"], r["unseen"]) for r in claim["ratios"]] == [
+        (arm, "damaged_front_left") for arm in ("hebbian ABCD_lr", "static")
+    ]
+    for ratio in claim["ratios"]:
+        arm = next(a for a in data["arms"] if a["arm"] == ratio["arm"])
+        cells = {(c["morphology"], c["level"]): c["mean"] for c in arm["cells"]}
+        assert ratio["seen_mean"] == pytest.approx(cells["intact", 0.0])
+        assert ratio["unseen_mean"] == pytest.approx(cells["damaged_front_left", 0.0])
+    assert [(d["arm"], d["baseline"]) for d in claim["differences"]] == [
+        ("hebbian ABCD_lr", "static")
+    ]
+    assert [(r["arm"], r["morphology"], r["level"]) for r in claim["recovery"]] == [
+        (arm, body, 0.5)
+        for arm in ("hebbian ABCD_lr", "static")
+        for body in ("intact", "damaged_front_left")
+    ]
+    assert all(len(r["distance"]) == 1 for r in claim["recovery"])  # one window of 60 steps
+    markdown = (out / "report.md").read_text()
+    assert "## The damage claim" in markdown and "## Recovery after ablation" in markdown

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from metaheb.config import RayConfig
 from metaheb.errors import UserError
+from metaheb.report.claim import claim
 from metaheb.report.documents import Grid, write_report
 from metaheb.report.grid import (
     LEVELS,
@@ -68,5 +69,6 @@ def make_report(
         agents, grid.morphologies, grid.levels, grid.seeds, ablation_step, ray_config or RayConfig()
     )
     arms = group_arms(results)
-    comparisons = [c for arm, base in compared_pairs(arms) for c in compare(arm, base)]
-    return write_report(Path(out), grid, results, arms, comparisons)
+    pairs = compared_pairs(arms)
+    comparisons = [c for arm, base in pairs for c in compare(arm, base)]
+    return write_report(Path(out), grid, results, arms, comparisons, claim(results, arms, pairs))

@@ -18,6 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from metaheb.report.blocks import Block, Figure, Table, fmt
+from metaheb.report.claim import Claim
+from metaheb.report.claim_document import claim_blocks, claim_json
 from metaheb.report.figures import heatmap, recovery_curves
 from metaheb.report.grid import AgentResult
 from metaheb.report.stats import Arm, Comparison
@@ -37,28 +40,16 @@ class Grid:
     agent: str  # "best" or "center"
 
 
-@dataclass
-class Table:
-    header: list[str]
-    rows: list[list[str]]
-
-
-@dataclass
-class Figure:
-    name: str  # file name under figures/
-    png: bytes
-    caption: str
-
-
-Block = tuple[str, Any]  # ("h2" | "h3" | "p", text), ("table", Table) or ("figure", Figure)
-
-
 def _number(value: float) -> float | None:
     return None if math.isnan(value) else value  # JSON has no NaN
 
 
 def report_json(
-    grid: Grid, results: list[AgentResult], arms: list[Arm], comparisons: list[Comparison]
+    grid: Grid,
+    results: list[AgentResult],
+    arms: list[Arm],
+    comparisons: list[Comparison],
+    claim: Claim,
 ) -> dict[str, Any]:
     return {
         "format": REPORT_FORMAT,
@@ -118,6 +109,7 @@ def report_json(
             }
             for c in comparisons
         ],
+        "claim": claim_json(claim),
     }
 
 
@@ -126,7 +118,11 @@ def _seen_mark(morphology: str, seen: list[str]) -> str:
 
 
 def report_blocks(
-    grid: Grid, results: list[AgentResult], arms: list[Arm], comparisons: list[Comparison]
+    grid: Grid,
+    results: list[AgentResult],
+    arms: list[Arm],
+    comparisons: list[Comparison],
+    claim: Claim,
 ) -> list[Block]:
     """The report, top to bottom: settings, arms, comparisons, each agent, recovery curves."""
     levels = [f"{level:.0%} ablated" for level in grid.levels]
@@ -151,7 +147,7 @@ def report_blocks(
                         r.agent.name,
                         r.agent.arm,
                         ", ".join(r.agent.seen),
-                        _fmt(r.agent.agent.meta.get("fitness")),
+                        fmt(r.agent.agent.meta.get("fitness")),
                         _generation(r.agent.agent.meta.get("generation")),
                     ]
                     for r in results
@@ -176,7 +172,7 @@ def report_blocks(
                     [
                         [_seen_mark(m, seen)]
                         + [
-                            f"{_fmt(c.mean)} +- {_fmt(c.std)}"
+                            f"{fmt(c.mean)} +- {fmt(c.std)}"
                             for c in (arm.cell(m, x) for x in grid.levels)
                         ]
                         for m in grid.morphologies
@@ -209,8 +205,8 @@ def report_blocks(
                     [
                         [_seen_mark(m, seen)]
                         + [
-                            f"{_fmt(cells[m, x].difference, sign=True)} "
-                            f"(p={_fmt(cells[m, x].p_value, 3)})"
+                            f"{fmt(cells[m, x].difference, sign=True)} "
+                            f"(p={fmt(cells[m, x].p_value, 3)})"
                             for x in grid.levels
                         ]
                         for m in grid.morphologies
@@ -218,6 +214,7 @@ def report_blocks(
                 ),
             ),
         ]
+    blocks += claim_blocks(claim)
     blocks.append(("h2", "Agents: mean +- std over episodes"))
     scale = _fitness_range(results)  # one colour scale: heatmaps compare at a glance
     for index, r in enumerate(results, 1):
@@ -261,13 +258,6 @@ def report_blocks(
     return blocks
 
 
-def _fmt(value: float | None, digits: int = 2, sign: bool = False) -> str:
-    """A number to ``digits`` places; "-" for none; never "-0.00" (a rounded zero has no sign)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    return f"{round(value, digits) + 0.0:{'+' if sign else ''}.{digits}f}"
-
-
 def _generation(value: int | None) -> str:
     return "-" if value is None else str(value + 1)  # as training prints it: gen 1 is the first
 
@@ -275,7 +265,7 @@ def _generation(value: int | None) -> str:
 def _mean_std(values: list[float]) -> str:
     mean = sum(values) / len(values)
     std = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values))
-    return f"{_fmt(mean)} +- {_fmt(std)}"
+    return f"{fmt(mean)} +- {fmt(std)}"
 
 
 def _slug(text: str) -> str:
@@ -361,13 +351,14 @@ def write_report(
     results: list[AgentResult],
     arms: list[Arm],
     comparisons: list[Comparison],
+    claim: Claim,
 ) -> list[Path]:
     """Write report.json, the figures, report.md and report.html into ``out``; return them.
 
     Every file's bytes are made before the first is written, so a failure leaves nothing new.
     """
-    data = json.dumps(report_json(grid, results, arms, comparisons), indent=1) + "\n"
-    blocks = report_blocks(grid, results, arms, comparisons)
+    data = json.dumps(report_json(grid, results, arms, comparisons, claim), indent=1) + "\n"
+    blocks = report_blocks(grid, results, arms, comparisons, claim)
     files = {Path("figures") / value.name: value.png for kind, value in blocks if kind == "figure"}
     files[Path("report.json")] = data.encode()
     files[Path("report.md")] = to_markdown(blocks).encode()

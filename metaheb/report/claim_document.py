@@ -1,0 +1,155 @@
+"""The damage claim's part of a report: its JSON and its tables (``claim.py`` makes the numbers)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from metaheb.report.blocks import Block, Table, fmt
+from metaheb.report.claim import CONFIDENCE, RESAMPLES, WINDOW, Claim, Recovery
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value  # JSON has no NaN
+
+
+def claim_json(claim: Claim) -> dict[str, Any]:
+    return {
+        "confidence": CONFIDENCE,
+        "resamples": RESAMPLES,
+        "ratios": [
+            {
+                "arm": r.arm,
+                "unseen": r.unseen,
+                "seen_mean": r.seen_mean,
+                "unseen_mean": r.unseen_mean,
+                "ratio": _number(r.value),
+                "interval": [_number(r.low), _number(r.high)],
+            }
+            for r in claim.ratios
+        ],
+        "differences": [
+            {
+                "arm": d.arm,
+                "baseline": d.baseline,
+                "unseen": d.unseen,
+                "difference": _number(d.value),
+                "interval": [_number(d.low), _number(d.high)],
+                "p_value": _number(d.p_value),
+            }
+            for d in claim.differences
+        ],
+        "recovery": [
+            {
+                "arm": r.arm,
+                "morphology": r.morphology,
+                "level": r.level,
+                "ablation_step": r.ablation_step,
+                "window": WINDOW,
+                "window_starts": r.window_starts,
+                "distance": r.distance,
+                "unablated": r.unablated,
+            }
+            for r in claim.recoveries
+        ],
+    }
+
+
+def _interval(value: float, low: float, high: float, sign: bool = False) -> str:
+    if math.isnan(value):
+        return "n/a (no walk on the seen bodies)"
+    return f"{fmt(value, sign=sign)} [{fmt(low, sign=sign)}, {fmt(high, sign=sign)}]"
+
+
+def _relative(part: float, whole: float) -> str:
+    return fmt(part / whole) if whole > 0 else "-"
+
+
+def _recovery_row(recovery: Recovery) -> list[str]:
+    """Windows just before and after the ablation, and the last one, against unablated."""
+    step = recovery.ablation_step
+    starts = recovery.window_starts
+    after = next((k for k, start in enumerate(starts) if start >= step), len(starts) - 1)
+    before = max(after - 1, 0)
+    picks = [before, after, len(starts) - 1]
+    return [
+        f"{recovery.arm}, {recovery.morphology}",
+        f"{recovery.level:.0%}",
+        *(f"{fmt(recovery.distance[k])} / {fmt(recovery.unablated[k])}" for k in picks),
+        _relative(recovery.distance[after], recovery.unablated[after]),
+        _relative(recovery.distance[-1], recovery.unablated[-1]),
+    ]
+
+
+def claim_blocks(claim: Claim) -> list[Block]:
+    blocks: list[Block] = [
+        ("h2", "The damage claim: distance on unseen bodies relative to the seen ones"),
+        (
+            "p",
+            "Ratio: an arm's mean distance on an unseen body over its mean distance on the bodies "
+            f"it trained on, no ablation. Brackets: {CONFIDENCE:.0%} percentile bootstrap over "
+            f"(run, seed) units ({RESAMPLES} resamples). Differences: plastic arm minus baseline, "
+            "with a bootstrap interval and a two-sided permutation test of the arm labels.",
+        ),
+        (
+            "table",
+            Table(
+                ["arm", "unseen body", "seen mean", "unseen mean", "unseen/seen [95% CI]"],
+                [
+                    [
+                        r.arm,
+                        r.unseen,
+                        fmt(r.seen_mean),
+                        fmt(r.unseen_mean),
+                        _interval(r.value, r.low, r.high),
+                    ]
+                    for r in claim.ratios
+                ],
+            ),
+        ),
+    ]
+    if claim.differences:
+        blocks.append(
+            (
+                "table",
+                Table(
+                    ["arm - baseline", "unseen body", "difference of ratios [95% CI]", "p"],
+                    [
+                        [
+                            f"{d.arm} - {d.baseline}",
+                            d.unseen,
+                            _interval(d.value, d.low, d.high, sign=True),
+                            fmt(d.p_value, 4),
+                        ]
+                        for d in claim.differences
+                    ],
+                ),
+            )
+        )
+    if claim.recoveries:
+        blocks += [
+            ("h2", f"Recovery after ablation: distance per {WINDOW}-step window"),
+            (
+                "p",
+                "Each cell: distance walked in the window with the weights ablated / without. "
+                "The window before the ablation must match (nothing changed yet); a drop in the "
+                "window after that closes by the last window is re-learning, no drop at all is "
+                "insensitivity, a drop that stays is lasting damage.",
+            ),
+            (
+                "table",
+                Table(
+                    [
+                        "arm, body",
+                        "ablated",
+                        "window before",
+                        "window after",
+                        "last window",
+                        "after / unablated",
+                        "last / unablated",
+                    ],
+                    [_recovery_row(r) for r in claim.recoveries],
+                ),
+            ),
+        ]
+    return blocks
