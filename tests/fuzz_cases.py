@@ -418,8 +418,12 @@ def _reshape_first_tensor(state: dict) -> dict:
     return {**state, key: state[key][:-1]}
 
 
-def _numbers_as_tensors(state: dict) -> dict:
-    return {k: v if isinstance(v, torch.Tensor) else torch.zeros(2) for k, v in state.items()}
+def _numbers_as_text(state: dict) -> dict:
+    return {k: v if isinstance(v, torch.Tensor) else "0.5" for k, v in state.items()}
+
+
+def _tensors_as_numbers(state: dict) -> dict:
+    return {k: 0.5 if isinstance(v, torch.Tensor) and "#" not in k else v for k, v in state.items()}
 
 
 def _metrics(make: Callable[[bytes], bytes]) -> Damage:
@@ -459,7 +463,8 @@ def run_state_cases() -> list[Case]:
         "searcher key missing": _checkpoint(_searcher(lambda s: dict(list(s.items())[1:]))),
         "searcher key extra": _checkpoint(_searcher(lambda s: {**s, ".nosuch": 1})),
         "searcher tensor reshaped": _checkpoint(_searcher(_reshape_first_tensor)),
-        "searcher number a tensor": _checkpoint(_searcher(_numbers_as_tensors)),
+        "searcher number as text": _checkpoint(_searcher(_numbers_as_text)),
+        "searcher tensor a number": _checkpoint(_searcher(_tensors_as_numbers)),
     }
     cases = [
         Case(f"resume checkpoint: {n}", ("resume", "RUN"), d, ("checkpoint",))

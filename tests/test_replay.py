@@ -91,7 +91,7 @@ def test_replay_morphology_and_ablate_options_are_the_task_overrides(run, tmp_pa
     "args, message",
     [
         (["--morphology", "five_legs"], "unknown morphology 'five_legs'"),
-        (["--ablate", "1.5@10"], "task.ablation_fraction must be within 0..1"),
+        (["--ablate", "1.5@10"], "'task.ablation_fraction' must be less than or equal to 1"),
         (["--ablate", "0.5"], "is not FRACTION@STEP"),
         (["--ablate", "half@10"], "task.ablation_fraction"),
     ],

@@ -111,12 +111,16 @@ def _assign(root: Any, path: str, value: Any) -> None:
 
 
 def _same_kind(old: Any, new: Any) -> bool:
-    """``new`` can stand where ``old`` stood: a tensor of its shape and dtype, or a number."""
+    """``new`` can stand where ``old`` stood in a fresh searcher: a tensor of its shape and dtype;
+    a flag for a flag; a number, or a tensor, for a number (CMA-ES's evolution paths start as
+    the number 0 and are vectors after the first step)."""
     if old is None:
         return isinstance(new, torch.Tensor)
     if isinstance(old, torch.Tensor):
         return isinstance(new, torch.Tensor) and (new.shape, new.dtype) == (old.shape, old.dtype)
-    return isinstance(new, bool | int | float) and isinstance(new, bool) == isinstance(old, bool)
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    return isinstance(new, int | float | torch.Tensor)
 
 
 def _split(path: str) -> tuple[str, str, bool]:
