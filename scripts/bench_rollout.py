@@ -1,6 +1,6 @@
 """Benchmark the Ant rollout on one core against the physics limit and a plain gymnasium loop.
 
-All in one run, env-steps/s on one core, Ant-v5 (intact), 27-128-64-8 Hebbian ABCD_lr network
+All in one run, env-steps/s on one core, Ant-v5 (intact), obs-128-64-8 Hebbian ABCD_lr network
 with coefficients near zero (no agent stops early, so every figure counts the same steps):
 - physics: bare ``mj_step`` with Ant-v5's frame skip over the batch's models (the limit);
 - rollout: metaheb's whole episode loop over a batch (observation, plastic network forward and
@@ -32,7 +32,8 @@ from metaheb.rules import RULES, hebbian_step_
 from metaheb.runs import atomic_write_bytes
 from metaheb.tasks import make_task
 
-SIZES = (27, 128, 64, 8)
+HIDDEN = (128, 64)
+RAW_OBSERVATION = 27  # what gym.make("Ant-v5") gives the plain loop
 
 
 def physics_rate(task, agents: int, steps: int) -> float:
@@ -48,7 +49,7 @@ def physics_rate(task, agents: int, steps: int) -> float:
 
 
 def rollout_rate(task, agents: int, steps: int) -> float:
-    network = PolicyNetwork(SIZES)
+    network = PolicyNetwork((task.obs_dim, *HIDDEN, task.act_dim))  # the task's observation
     genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
     rollout_batch(task, network, genomes[:1], [0])  # warm up
     started = time.perf_counter()
@@ -58,7 +59,7 @@ def rollout_rate(task, agents: int, steps: int) -> float:
 
 def gymnasium_loop_rate(agents: int, steps: int) -> float:
     """One agent at a time: wrapped gymnasium env, per-agent network and rule."""
-    network = PolicyNetwork(SIZES)
+    network = PolicyNetwork((RAW_OBSERVATION, *HIDDEN, 8))
     rule = RULES["ABCD_lr"]
     env = gym.make("Ant-v5", include_cfrc_ext_in_observation=False, max_episode_steps=steps)
     done_steps = 0
