@@ -251,7 +251,7 @@ def inspect(args: tuple[str, ...]) -> None:
 
     task = make_task(config.task)
     network = PolicyNetwork.for_task(
-        config.network, task.obs_dim, task.act_dim, task.output_activation
+        config.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
     )
     sizes = "-".join(map(str, network.sizes))
     click.echo(f"task {config.task.name}: {task.obs_dim} observations, {task.act_dim} actions")

@@ -55,15 +55,20 @@ class RunConfig:
 class TaskConfig:
     name: Literal["ant", "carracing"] = "ant"
     max_steps: Count = 1000  # the episode limit, burn-in included
-    burn_in: Steps = 40  # zero-action steps at the start, with no plasticity
+    # Keys left unset take the task's own value, as its authors' code has it (TASK_DEFAULTS).
+    burn_in: Steps | None = None  # zero-action steps at the start, with no plasticity
     # The Ant's input: "bullet", pybullet AntBulletEnv's 28 scaled values (the paper's simulator),
     # or "raw", MuJoCo Ant-v5's 27 unscaled ones (tasks/ant_observation.py).
     observation: Literal["bullet", "raw"] = "bullet"
-    early_stop_after: Steps = 200  # policy steps (after burn-in) before the early stop applies
-    early_stop_patience: Steps = 30  # stop after more than this many steps of negative progress
+    early_stop_after: Steps | None = None  # policy steps before the early stop applies
+    early_stop_patience: Steps | None = None  # stop after more than this many negative steps
     # "after": negative steps are counted only past early_stop_after (the authors' Ant);
-    # "always": counted from the first step, the stop considered from env step early_stop_after.
-    early_stop_count: Literal["after", "always"] = "after"
+    # "always": counted from the first step, the stop considered from env step early_stop_after
+    # (the authors' CarRacing, with early_stop_after 0).
+    early_stop_count: Literal["after", "always"] | None = None
+    # The agent acts every action_repeat-th step and holds its action in between (the steps,
+    # fitness and early stop still count every one); CarRacing draws no frame it does not look at.
+    action_repeat: Annotated[int, Field(ge=1, le=1000)] = 1
     fall_height: NonNegative = 0.26  # the Ant has fallen when its torso is below this (pybullet)
     fall_check: Literal["after", "always"] = "after"  # "after": falls end episodes in the window
     score_from: Literal["policy", "reset"] = "policy"  # distance from the end of burn-in, or reset
@@ -80,6 +85,25 @@ class TaskConfig:
     ablation_layers: list[Annotated[int, Field(ge=0, le=1000)]] = field(default_factory=list)
     failed_actuators: list[Annotated[int, Field(ge=0, le=7)]] = field(default_factory=list)
     renderer: Literal["fast", "gymnasium"] = "fast"  # who draws CarRacing's observation
+    # CarRacing's 96x96 frame to the network's 84x84: "resize" the whole frame (the authors'
+    # code, indicator bar included) or "crop" rows 0..83, columns 6..89 (metaheb's earlier choice).
+    preprocess: Literal["resize", "crop"] = "resize"
+
+    def __post_init__(self) -> None:
+        for key, value in TASK_DEFAULTS[self.name].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+
+
+# What an unset task key means, per task: the authors' code (Najarro & Risi 2020). The Ant: a
+# 40-step burn-in, then the early stop past policy step 200 after more than 30 negative steps;
+# CarRacing: no burn-in, the early stop from the first step after more than 20 negative rewards.
+TASK_DEFAULTS: dict[str, dict[str, Any]] = {
+    "ant": {"burn_in": 40, "early_stop_after": 200, "early_stop_patience": 30,
+            "early_stop_count": "after"},
+    "carracing": {"burn_in": 0, "early_stop_after": 0, "early_stop_patience": 20,
+                  "early_stop_count": "always"},
+}  # fmt: skip
 
 
 @pydantic_dataclass(config=SECTION)
@@ -99,6 +123,10 @@ class NetworkConfig:
     # The rule update compiled into one pass over memory (rules.fused_hebbian_step_): faster for
     # large populations; needs a C++ compiler and compiles for ~30 s on first use.
     fused: bool = False
+    # What the output layer's rule sees as its post-synaptic activity: "task", the task's own
+    # choice as its authors' code has it (the Ant: the squashed action; CarRacing: the linear
+    # output before tanh/sigmoid); or "squashed" or "linear" for every task.
+    output_rule_input: Literal["task", "squashed", "linear"] = "task"
 
 
 @pydantic_dataclass(config=SECTION)
@@ -117,6 +145,9 @@ class EvolveConfig:
     sigma_decay: Decay = 0.999
     sigma_min: NonNegative = 0.01
     l2: NonNegative = 0.01  # fitness -= l2 * mean(theta^2) before ranking (OpenES)
+    # theta in that mean: "coefficients", the rule coefficients only (a static network: its
+    # weights), as the authors' code; or the whole "genome" (convolutions, co-evolved weights).
+    l2_on: Literal["coefficients", "genome"] = "coefficients"
     # OpenES and PGPE: "centered" ranks (standardised) or "raw" fitness
     shaping: Literal["centered", "raw"] = "centered"
     stdev_lr: NonNegative = 0.1  # PGPE's learning rate of sigma (lr is its ClipUp centre rate)

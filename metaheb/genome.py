@@ -25,7 +25,7 @@ import torch
 
 @dataclass(frozen=True)
 class Segment:
-    kind: str  # "rule", "init", "weights", "bank" or "assign"
+    kind: str  # "rule", "init", "weights", "bank", "assign" or "conv"
     layer: int  # -1: shared by all layers
     shape: tuple[int, ...]
     names: tuple[str, ...] = ()  # the coefficient names of a rule segment
@@ -44,6 +44,13 @@ class GenomeLayout:
     @property
     def size(self) -> int:
         return sum(segment.size for segment in self.segments)
+
+    def mask(self, kinds: tuple[str, ...]) -> torch.Tensor:
+        """A boolean ``(size,)`` mask of the genome positions of segments of these kinds."""
+        mask = torch.zeros(self.size, dtype=torch.bool)
+        for segment, where in zip(self.segments, self.slices()):
+            mask[where] = segment.kind in kinds
+        return mask
 
     def slices(self) -> list[slice]:
         bounds, start = [], 0

@@ -53,13 +53,25 @@ class PolicyNetwork:
     bottleneck: int = 0
     encoder: str = "none"  # "carracing_conv": evolved convolutions before the MLP (encoders.py)
     fused: bool = False  # the compiled rule update; its rounding differs from the eager one's
+    # The output layer's post-synaptic activity in its rule: the "squashed" action, or the
+    # "linear" output before the squashing (the authors' CarRacing). Older agent files: squashed.
+    output_rule_input: str = "squashed"
 
     @classmethod
     def for_task(
-        cls, config: NetworkConfig, obs_dim: int, act_dim: int, output: str
+        cls,
+        config: NetworkConfig,
+        obs_dim: int,
+        act_dim: int,
+        output: str,
+        output_rule_input: str = "squashed",
     ) -> PolicyNetwork:
-        """The network of ``config`` between a task's observation and action sizes."""
+        """The network of ``config`` between a task's observation and action sizes.
+
+        ``output_rule_input`` is the task's own choice, used where the config says "task".
+        """
         inputs = FEATURES[config.encoder] if config.encoder != "none" else obs_dim
+        chosen = config.output_rule_input
         return cls(
             (inputs, *config.hidden, act_dim),
             output,
@@ -72,6 +84,7 @@ class PolicyNetwork:
             config.bottleneck,
             config.encoder,
             config.fused,
+            output_rule_input if chosen == "task" else chosen,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,8 +169,10 @@ class PolicyNetwork:
     def forward(self, weights: list[torch.Tensor], obs: torch.Tensor) -> list[torch.Tensor]:
         """Return every layer's activations o_0 (the input features) .. o_L (the output).
 
-        With an encoder, ``weights`` ends with the agents' convolution kernels and ``obs`` is a
-        batch of frames; o_0 is then the encoder's features.
+        o_L is what the output layer's rule sees: the squashed output, or the linear one with
+        ``output_rule_input = "linear"`` (``actions`` squashes it then). With an encoder,
+        ``weights`` ends with the agents' convolution kernels and ``obs`` is a batch of frames;
+        o_0 is then the encoder's features.
         """
         if self.encoder != "none":
             kernels = weights[len(self.layer_shapes) :]
@@ -167,9 +182,19 @@ class PolicyNetwork:
         last = len(weights) - 1
         for index, layer in enumerate(weights):
             pre = batched_matvec(layer, activations[-1])
-            squash = OUTPUT_ACTIVATIONS[self.output_activation] if index == last else torch.tanh
-            activations.append(squash(pre))
+            if index < last:
+                activations.append(torch.tanh(pre))
+            elif self.output_rule_input == "linear":
+                activations.append(pre)
+            else:
+                activations.append(OUTPUT_ACTIVATIONS[self.output_activation](pre))
         return activations
+
+    def actions(self, activations: list[torch.Tensor]) -> torch.Tensor:
+        """The actions of a forward pass: its output, squashed by the task's activation."""
+        if self.output_rule_input == "linear":
+            return OUTPUT_ACTIVATIONS[self.output_activation](activations[-1])
+        return activations[-1]
 
     def plasticity_step(
         self, weights: list[torch.Tensor], activations: list[torch.Tensor], terms: list[Terms]

@@ -8,7 +8,9 @@ update of every layer from that one forward pass. Agents whose episode ends leav
 weights and rule terms are dropped) and the rest go on without waiting. An agent whose network
 outputs NaN or inf ends its episode there with NaN fitness, for the searcher to rank last.
 Damage configured in the task (weight ablation at a step, failed motors) is applied on the way
-(``metaheb.damage``).
+(``metaheb.damage``). With ``task.action_repeat = k``, the agent decides (forward pass, then its
+plastic update) on every k-th policy step and holds its action in between; the task is asked to
+draw only the observations a decision will read.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from metaheb.config import TaskConfig
 from metaheb.damage import ablate_, ablation_due, disable_actuators
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import Terms
@@ -57,6 +60,11 @@ class WeightStats:
             torch.stack([w.std(1) for w in flat]).numpy(),
             torch.stack([w.abs().amax(1) for w in flat]).numpy(),
         )
+
+
+def decides(config: TaskConfig, step: int) -> bool:
+    """Whether the agent computes a new action at env step ``step`` (0-based)."""
+    return step >= config.burn_in and (step - config.burn_in) % config.action_repeat == 0
 
 
 @torch.no_grad()
@@ -113,22 +121,24 @@ def rollout_batch(
 
     traces: list[WeightStats] = []
     layers = len(network.layer_shapes)
+    actions = zero_action
     for step in range(config.max_steps):
         if trace_every and step % trace_every == 0:
             traces.append(WeightStats.of(step, active, weights[:layers]))
         if ablation_due(config, step):
             ablate_(weights, [seeds[k] for k in active], config, layers)
-        acting = step >= config.burn_in
-        if acting:
+        deciding = decides(config, step)
+        if deciding:
             activations = network.forward(weights, torch.from_numpy(obs).float())
-            actions = activations[-1].numpy()
+            actions = network.actions(activations).numpy()
             broken = ~np.isfinite(actions).all(axis=1)
             if broken.any():  # the physics would reset itself and hide it: end those episodes
                 diverged[active[broken]] = True
                 actions = np.where(broken[:, None], 0.0, actions)
-        else:
+        elif step < config.burn_in:
             actions = zero_action[: len(active)]
-        obs, outcome = task.step(live_envs, disable_actuators(actions, config))
+        look = config.action_repeat == 1 or decides(config, step + 1)
+        obs, outcome = task.step(live_envs, disable_actuators(actions, config), look)
         done = score.observe(step, active, live_envs, outcome) | diverged[active]
         if on_step is not None:
             on_step(step, active, live_envs)
@@ -137,13 +147,13 @@ def rollout_batch(
             index = torch.from_numpy(keep)
             weights = [w[index] for w in weights]
             terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
-            active, obs = active[keep], obs[keep]
+            active, obs, actions = active[keep], obs[keep], actions[keep]
             live_envs = [live_envs[k] for k in keep]
-            if acting:
+            if deciding:
                 activations = [a[index] for a in activations]
             if len(active) == 0:
                 break
-        if acting and network.plastic:
+        if deciding and network.plastic:
             network.plasticity_step(weights, activations, terms)
     fitness = np.where(diverged, np.nan, score.fitness)
     return BatchResult(

@@ -15,7 +15,7 @@ CAR = [
     "network.encoder=carracing_conv",
     "network.normalise=max_abs",
     "task.max_steps=40",
-    "task.burn_in=0",
+    "task.early_stop_patience=100",  # every episode runs its 40 steps
 ]
 
 

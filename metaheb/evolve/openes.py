@@ -4,10 +4,13 @@ Salimans, Ho, Chen, Sidor & Sutskever (2017), "Evolution Strategies as a Scalabl
 Reinforcement Learning". One generation:
 
     eps_1..eps_{N/2} ~ N(0, I);  eps_{N/2+k} = -eps_k            (antithetic pairs)
-    x_i = theta + sigma eps_i;   f_i = fitness(x_i) - l2 mean(x_i^2)
+    x_i = theta + sigma eps_i;   f_i = fitness(x_i) - l2 mean(x_i[m]^2)
     r = standardise(centred_ranks(f))       (ranks mapped to [-0.5, 0.5]; shaping "raw": f itself)
     theta <- theta + lr / (N sigma) sum_i r_i eps_i               (plain SGD, as the paper's code)
     lr <- max(lr_min, lr * lr_decay);  sigma <- max(sigma_min, sigma * sigma_decay)
+
+m selects the penalised entries (``evolve.l2_on``): the rule coefficients, as the authors' code
+penalises only those (not the convolutions or co-evolved initial weights), or the whole genome.
 
 EvoTorch has no OpenES: ``openes_ask`` / ``openes_tell`` are the pure algorithm over a small state,
 and ``OpenES`` wraps them as an EvoTorch ``SearchAlgorithm`` so it runs on any EvoTorch ``Problem``.
@@ -58,8 +61,14 @@ def openes_tell(
     solutions: torch.Tensor,
     eps: torch.Tensor,
     fitness: torch.Tensor,
+    penalised: torch.Tensor | None = None,
 ) -> OpenESState:
-    """One SGD step of theta along the rank-weighted noise; decay lr and sigma."""
+    """One SGD step of theta along the rank-weighted noise; decay lr and sigma.
+
+    ``penalised``: a boolean mask of the genome entries the L2 term sees (None: all).
+    """
+    if penalised is not None and not bool(penalised.all()):
+        solutions = solutions[:, penalised]
     # mean(x^2) through the norm: no population-sized temporary (2.4 GB at 10,000 genomes).
     mean_square = torch.linalg.vector_norm(solutions, dim=1).double().pow(2) / solutions.shape[1]
     penalised = fitness.double() - config.l2 * mean_square
@@ -77,7 +86,13 @@ def openes_tell(
 class OpenES(SearchAlgorithm, SinglePopulationAlgorithmMixin):
     """OpenAI-ES on EvoTorch's searcher interface (maximises the problem's single objective)."""
 
-    def __init__(self, problem: Problem, config: EvolveConfig, seed: int) -> None:
+    def __init__(
+        self,
+        problem: Problem,
+        config: EvolveConfig,
+        seed: int,
+        penalised: torch.Tensor | None = None,
+    ) -> None:
         SearchAlgorithm.__init__(
             self,
             problem,
@@ -88,6 +103,7 @@ class OpenES(SearchAlgorithm, SinglePopulationAlgorithmMixin):
         if problem.senses != ["max"]:
             raise ValueError("OpenES here maximises a single objective")
         self.config = config
+        self.penalised = penalised
         self.generator = torch.Generator().manual_seed(seed)
         self.state = openes_init(config, problem.solution_length, self.generator)
         self._population = SolutionBatch(problem, popsize=config.popsize, empty=True)
@@ -102,4 +118,4 @@ class OpenES(SearchAlgorithm, SinglePopulationAlgorithmMixin):
         self._population.access_values()[:] = solutions
         self.problem.evaluate(self._population)
         fitness = self._population.evals[:, 0].as_subclass(torch.Tensor).clone()
-        self.state = openes_tell(self.state, self.config, solutions, eps, fitness)
+        self.state = openes_tell(self.state, self.config, solutions, eps, fitness, self.penalised)

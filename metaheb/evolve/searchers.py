@@ -23,6 +23,11 @@ from evotorch.algorithms.searchalgorithm import SearchAlgorithm
 from metaheb.config import EvolveConfig
 from metaheb.errors import UserError
 from metaheb.evolve.openes import OpenES
+from metaheb.genome import GenomeLayout
+
+# What evolve.l2_on = "coefficients" penalises: the rules (per synapse, or the bottleneck's bank
+# and assignment), or a static network's weights; never convolutions or co-evolved start weights.
+COEFFICIENTS = ("rule", "bank", "assign", "weights")
 
 
 def full_cmaes_bytes(genome_size: int) -> int:
@@ -44,10 +49,16 @@ def check_memory(config: EvolveConfig, genome_size: int) -> None:
         )
 
 
-def make_searcher(config: EvolveConfig, problem: Problem, seed: int) -> SearchAlgorithm:
-    """The searcher named by ``config.algorithm`` over ``problem``."""
+def make_searcher(
+    config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None = None
+) -> SearchAlgorithm:
+    """The searcher named by ``config.algorithm`` over ``problem`` (genomes laid out as
+    ``layout``, which says what ``evolve.l2_on = "coefficients"`` penalises)."""
     if config.algorithm == "openes":
-        return OpenES(problem, config, seed)
+        penalised = None
+        if config.l2_on == "coefficients" and layout is not None:
+            penalised = layout.mask(COEFFICIENTS)
+        return OpenES(problem, config, seed, penalised)
     generator = torch.Generator().manual_seed(seed)
     center = torch.randn(problem.solution_length, generator=generator) * config.init_std
     if config.algorithm in ("cmaes", "sepcmaes"):

@@ -87,7 +87,7 @@ def _budget_spent(config: Config, env_steps: int) -> bool:
 def _network(config: Config, echo: Echo) -> PolicyNetwork:
     task = make_task(config.task)
     network = PolicyNetwork.for_task(
-        config.network, task.obs_dim, task.act_dim, task.output_activation
+        config.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
     )
     size = network.genome_layout.size
     check_memory(config.evolve, size)
@@ -109,7 +109,7 @@ def _evolve(
     problem = RolloutProblem(
         network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
     )
-    searcher = make_searcher(config.evolve, problem, config.run.seed)
+    searcher = make_searcher(config.evolve, problem, config.run.seed, network.genome_layout)
     start, best_fitness = 0, -np.inf
     if checkpoint is not None:
         restore(checkpoint, searcher, problem)

@@ -41,6 +41,7 @@ class AntTask:
 
     act_dim = 8
     output_activation = "tanh"
+    output_rule_input = "squashed"  # the authors' Ant rule sees tanh(output), the action itself
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
@@ -86,7 +87,7 @@ class AntTask:
         return self._observers[id(envs[0])]([env.data for env in envs], initial_z)
 
     def step(
-        self, envs: list[gym.Env], actions: np.ndarray
+        self, envs: list[gym.Env], actions: np.ndarray, look: bool = True
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
         """Step every env with its action row; return (observations, (fell, broken)).
 
@@ -94,7 +95,8 @@ class AntTask:
         observation and termination as gymnasium's ``AntEnv.step`` (tested step by step), without
         its reward terms and info dict, which metaheb does not use and which cost about a quarter
         of a step. ``fell``: the torso below ``task.fall_height``; ``broken``: the state is no
-        longer finite (the score ends those at once, whatever the window).
+        longer finite (the score ends those at once, whatever the window). The observation is
+        always computed (``look`` is for tasks whose observation costs a frame): it is cheap.
         """
         for env, action in zip(envs, actions):
             env.data.ctrl[:] = action

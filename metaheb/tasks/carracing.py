@@ -2,20 +2,22 @@
 
 Protocol of Najarro & Risi (2020), CarRacing experiments:
 
-- observation: the 96x96 RGB frame, cropped to 84x84 (rows 0..83, columns 6..89: the indicator
-  bar at the bottom and the margins go, as in the paper's code), scaled to [0, 1], channels
-  first; it feeds the evolved convolutions (``metaheb.encoders``);
+- observation: the whole 96x96 RGB frame resized to 84x84 (OpenCV's area interpolation, as the
+  authors' gym ``ResizeObservation``: the indicator bar stays in; ``task.preprocess = "crop"``
+  keeps rows 0..83 and columns 6..89 instead), scaled to [0, 1], channels first; it feeds the
+  evolved convolutions (``metaheb.encoders``);
 - action: the network's three outputs squashed as [tanh, sigmoid, sigmoid]: steering in [-1, 1],
-  gas and brake in [0, 1] (the network's ``tanh_sigmoid`` output, so the plastic rule sees the
-  actions themselves);
+  gas and brake in [0, 1] (the network's ``tanh_sigmoid`` output); the output layer's plastic
+  rule sees the outputs before the squashing, as in the authors' code
+  (``network.output_rule_input``);
 - fitness: the episode return (+1000/N per new track tile, -0.1 per frame; -100 and the end for
   leaving the playfield), gymnasium's own reward;
-- early stop (chosen here, the paper's spirit: a car off the track or stalled): after step
-  ``early_stop_after``, when the reward has been negative for more than ``early_stop_patience``
-  steps in a row, i.e. no new tile reached for that long (counted from the first step with
-  ``task.early_stop_count = "always"``, as envs/carracing.toml sets; ``metaheb.tasks.early_stop``);
-  also gymnasium's own ends (every tile
-  visited, or off the playfield).
+- early stop, the authors' rule: the episode ends once the reward has been negative for more than
+  20 steps in a row (no new tile reached), counted from the first step
+  (``TASK_DEFAULTS`` in ``metaheb.config``; ``metaheb.tasks.early_stop``); also gymnasium's own
+  ends (every tile visited, or off the playfield), and 1000 steps;
+- action repeat (``task.action_repeat = k``, default 1 as the paper): the agent looks and acts on
+  every k-th frame and holds its action in between; the frames it does not look at are not drawn.
 
 The observation is drawn by ``metaheb.tasks.carracing_render`` (``task.renderer = "fast"``, the
 default: the same scene drawn straight at observation size) or by gymnasium's own renderer
@@ -25,6 +27,7 @@ limit and early stop are metaheb's.
 
 from __future__ import annotations
 
+import cv2
 import gymnasium as gym
 import numpy as np
 from gymnasium.envs.box2d.car_racing import CarRacing
@@ -34,6 +37,26 @@ from metaheb.tasks.carracing_render import FastCarRacing
 from metaheb.tasks.early_stop import NegativeRun
 
 CROP = (slice(0, 84), slice(6, 90))
+SIZE = 84
+
+
+class _FrameHold:
+    """While ``hold_frame`` is set, a step keeps the last observation instead of drawing one."""
+
+    hold_frame = False
+
+    def _render(self, mode: str):
+        if self.hold_frame and mode == "state_pixels" and getattr(self, "state", None) is not None:
+            return self.state
+        return super()._render(mode)
+
+
+class HeldFastCarRacing(_FrameHold, FastCarRacing):
+    pass
+
+
+class HeldCarRacing(_FrameHold, CarRacing):
+    pass
 
 
 class CarRacingTask:
@@ -43,6 +66,7 @@ class CarRacingTask:
     obs_shape = (3, 84, 84)
     act_dim = 3
     output_activation = "tanh_sigmoid"
+    output_rule_input = "linear"  # the authors' rule sees the output before tanh and sigmoid
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
@@ -52,32 +76,46 @@ class CarRacingTask:
         """``count`` environments, created once per process and reused (one track per reset)."""
         while len(self._envs) < count:
             # rgb_array costs nothing until render() is called: replay films these very envs.
-            kind = FastCarRacing if self.config.renderer == "fast" else CarRacing
+            kind = HeldFastCarRacing if self.config.renderer == "fast" else HeldCarRacing
             self._envs.append(kind(render_mode="rgb_array"))
         return self._envs[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
         """Reset each env with its own seed (its own track); stack the observations."""
-        return frames([env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)])
+        for env in envs:
+            env.hold_frame = False
+        observations = [env.reset(seed=int(seed))[0] for env, seed in zip(envs, seeds)]
+        return frames(observations, self.config.preprocess)
 
     def step(
-        self, envs: list[gym.Env], actions: np.ndarray
+        self, envs: list[gym.Env], actions: np.ndarray, look: bool = True
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
-        """Step every env; return (observations, (rewards, ended by gymnasium))."""
+        """Step every env; return (observations, (rewards, ended by gymnasium)).
+
+        With ``look`` false no frame is drawn (the agent holds its action this step) and the
+        observations returned are the last ones drawn.
+        """
         observations, rewards, ended = [], np.empty(len(envs)), np.empty(len(envs), dtype=bool)
         for k, (env, action) in enumerate(zip(envs, actions)):
+            env.hold_frame = not look
             obs, rewards[k], terminated, truncated, _ = env.step(action.astype(np.float32))
             observations.append(obs)
             ended[k] = terminated or truncated
-        return frames(observations), (rewards, ended)
+        return frames(observations, self.config.preprocess), (rewards, ended)
 
     def score(self, envs: list[gym.Env]) -> EpisodeReturn:
         return EpisodeReturn(len(envs), self.config)
 
 
-def frames(observations: list[np.ndarray]) -> np.ndarray:
-    """96x96x3 uint8 frames -> (n, 3, 84, 84) float32 in [0, 1]."""
-    batch = np.stack([obs[CROP] for obs in observations])
+def frames(observations: list[np.ndarray], preprocess: str = "resize") -> np.ndarray:
+    """96x96x3 uint8 frames -> (n, 3, 84, 84) float32 in [0, 1], resized or cropped."""
+    if preprocess == "crop":
+        batch = np.stack([obs[CROP] for obs in observations])
+    else:
+        size = (SIZE, SIZE)
+        batch = np.stack(
+            [cv2.resize(obs, size, interpolation=cv2.INTER_AREA) for obs in observations]
+        )
     return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
 
 

@@ -1,0 +1,156 @@
+"""The authors' CarRacing protocol, key by key, and action repeat (drivers)."""
+
+import cv2
+import numpy as np
+import pytest
+import torch
+from conftest import train_small
+from gymnasium.envs.box2d.car_racing import CarRacing
+
+from metaheb.config import EvolveConfig, TaskConfig, load_config
+from metaheb.evolve.openes import openes_tell
+from metaheb.evolve.searchers import COEFFICIENTS
+from metaheb.networks import PolicyNetwork
+from metaheb.rollout import rollout_batch
+from metaheb.runs import read_metrics
+from metaheb.tasks import carracing_render, make_task
+from metaheb.tasks.carracing import CROP, EpisodeReturn
+
+CAR = ["task.name=carracing", "network.encoder=carracing_conv", "network.normalise=max_abs"]
+
+
+@pytest.mark.parametrize("preprocess", ["resize", "crop"])
+def test_the_frame_is_resized_whole_or_cropped(preprocess):
+    task = make_task(TaskConfig(name="carracing", renderer="gymnasium", preprocess=preprocess))
+    obs = task.reset(task.envs(1), [3])
+    frame, _ = CarRacing().reset(seed=3)
+    if preprocess == "resize":  # the authors' gym ResizeObservation: OpenCV, area interpolation
+        expected = cv2.resize(frame, (84, 84), interpolation=cv2.INTER_AREA)
+    else:
+        expected = frame[CROP]
+    assert np.array_equal(obs[0], np.moveaxis(expected, -1, 0) / np.float32(255))
+    assert TaskConfig(name="carracing").preprocess == "resize"
+
+
+def test_unset_keys_take_each_task_s_own_protocol():
+    car, ant = TaskConfig(name="carracing"), TaskConfig(name="ant")
+    assert (car.burn_in, car.early_stop_after, car.early_stop_patience) == (0, 0, 20)
+    assert car.early_stop_count == "always"
+    assert (ant.burn_in, ant.early_stop_after, ant.early_stop_patience) == (40, 200, 30)
+    assert ant.early_stop_count == "after"
+    assert TaskConfig(name="carracing", early_stop_patience=50).early_stop_patience == 50
+    saved = load_config(None, CAR).to_dict()["task"]  # a run's config.toml holds the values
+    assert (saved["burn_in"], saved["early_stop_patience"]) == (0, 20)
+
+
+def test_a_car_stops_after_more_than_20_negative_rewards_counted_from_the_first_step():
+    # The authors' loop: neg_count = neg_count + 1 if reward < 0 else 0; break if neg_count > 20.
+    score = EpisodeReturn(2, TaskConfig(name="carracing"))
+    agents, ended = np.arange(2), np.zeros(2, bool)
+    done_at = [None, None]
+    for step in range(40):
+        rewards = np.array([-0.1, -0.1 if step != 10 else 3.0])  # the second finds a tile
+        done = score.observe(step, agents, [], (rewards, ended))
+        for k in np.flatnonzero(done):
+            done_at[k] = done_at[k] if done_at[k] is not None else step
+    assert done_at == [20, 31]  # 21 negative steps in a row, from step 0 and from step 11
+
+
+def test_the_carracing_output_rule_sees_the_linear_output_and_the_ant_s_the_action():
+    car = load_config(None, CAR)
+    task = make_task(car.task)
+    net = PolicyNetwork.for_task(
+        car.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
+    )
+    assert net.output_rule_input == "linear"
+    weights, _ = net.start_episode(torch.randn(2, net.genome_layout.size), [0, 1])
+    frames = torch.rand(2, 3, 84, 84)
+    activations = net.forward(weights, frames)
+    pre = torch.bmm(activations[-2].unsqueeze(1), weights[2].transpose(1, 2)).squeeze(1)
+    torch.testing.assert_close(activations[-1], pre)
+    expected = torch.cat([torch.tanh(pre[:, :1]), torch.sigmoid(pre[:, 1:])], dim=1)
+    torch.testing.assert_close(net.actions(activations), expected)
+    ant = load_config(None, [])
+    ant_task = make_task(ant.task)
+    ant_net = PolicyNetwork.for_task(
+        ant.network, 28, 8, ant_task.output_activation, ant_task.output_rule_input
+    )
+    assert ant_net.output_rule_input == "squashed"
+    assert PolicyNetwork.from_dict({"sizes": [28, 8]}).output_rule_input == "squashed"  # old files
+    chosen = load_config(None, [*CAR, "network.output_rule_input=squashed"]).network
+    assert PolicyNetwork.for_task(chosen, 1, 3, "tanh_sigmoid", "linear").output_rule_input == (
+        "squashed"
+    )
+
+
+def test_l2_on_coefficients_leaves_the_convolutions_unpenalised():
+    net = PolicyNetwork(
+        (648, 8, 3), "tanh_sigmoid", encoder="carracing_conv", output_rule_input="linear"
+    )
+    layout = net.genome_layout
+    mask = layout.mask(COEFFICIENTS)
+    assert int(mask.sum()) == layout.size - 1_362  # every entry but the two conv kernels
+    # Two genomes with equal fitness, one with huge convolution kernels: penalising the genome
+    # ranks it last, penalising the coefficients only ties them (their order then decides).
+    config = EvolveConfig(popsize=2, l2=1.0, lr=1.0, sigma=1.0)
+    solutions = torch.zeros(2, layout.size)
+    solutions[1, ~mask] = 100.0
+    eps, fitness = torch.eye(2, layout.size), torch.zeros(2)
+    from metaheb.evolve.openes import OpenESState
+
+    state = OpenESState(torch.zeros(layout.size), 1.0, 1.0)
+    whole = openes_tell(state, config, solutions, eps, fitness).center
+    coefficients = openes_tell(state, config, solutions, eps, fitness, mask).center
+    assert whole[0] > 0 > whole[1]  # the big-kernel genome was penalised
+    assert coefficients[0] < 0 < coefficients[1]  # tie: ranks by position only
+
+
+CALLS = {"frames": 0, "forward": 0}
+
+
+class CountingNetwork(PolicyNetwork):
+    """The same network, counting its forward passes."""
+
+    def forward(self, weights, obs):
+        CALLS["forward"] += 1
+        return super().forward(weights, obs)
+
+
+def test_action_repeat_acts_and_draws_on_every_kth_frame(monkeypatch):
+    render = carracing_render.render_state
+
+    def counted(*args):
+        CALLS["frames"] += 1
+        return render(*args)
+
+    monkeypatch.setattr(carracing_render, "render_state", counted)
+    config = load_config(None, [*CAR, "task.max_steps=40", "task.early_stop_patience=100"])
+    net = PolicyNetwork.for_task(config.network, 0, 3, "tanh_sigmoid", "linear")
+    counting = CountingNetwork(**{k: getattr(net, k) for k in net.__dataclass_fields__})
+    genomes = 0.1 * torch.randn(
+        2, net.genome_layout.size, generator=torch.Generator().manual_seed(0)
+    )
+    results = {}
+    for repeat in (1, 4):
+        task = make_task(TaskConfig(**{**vars(config.task), "action_repeat": repeat}))
+        CALLS.update(frames=0, forward=0)
+        result = rollout_batch(task, counting, genomes, [1, 2])
+        results[repeat] = (dict(CALLS), result.steps.tolist())
+    # Per car: one frame at reset, then one after each step that a decision reads.
+    assert results[1] == ({"frames": 2 * 41, "forward": 40}, [40, 40])
+    assert results[4] == ({"frames": 2 * 11, "forward": 10}, [40, 40])
+
+
+def test_carracing_trains_with_a_held_out_centre(tmp_path, local_ray):
+    run = train_small(
+        tmp_path,
+        *CAR,
+        "network.hidden=[8]",
+        "task.max_steps=30",
+        "evolve.eval_every=1",
+        "evolve.eval_episodes=2",
+        "evolve.eval_max_steps=40",
+        "task.action_repeat=2",
+    )
+    (record,) = read_metrics(run)
+    assert len(record["heldout"]["episodes"]) == 2 and "heldout_start" in record
