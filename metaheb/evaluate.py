@@ -53,11 +53,17 @@ EARLIER_ANT_PROTOCOL = {
 }
 
 
+# CarRacing before task.preprocess existed: its frames were cropped.
+EARLIER_CARRACING_PROTOCOL = {"preprocess": "crop"}
+
+
 def saved_task(agent: Agent) -> dict:
     """The task an agent was evolved on, as its file records it (older files: their protocol)."""
     task = dict(agent.meta["task"])
     if task.get("name", "ant") == "ant" and "observation" not in task:
         task = {**EARLIER_ANT_PROTOCOL, **task}
+    if task.get("name") == "carracing" and "preprocess" not in task:
+        task = {**EARLIER_CARRACING_PROTOCOL, **task}
     return task
 
 

@@ -154,3 +154,18 @@ def test_carracing_trains_with_a_held_out_centre(tmp_path, local_ray):
     )
     (record,) = read_metrics(run)
     assert len(record["heldout"]["episodes"]) == 2 and "heldout_start" in record
+
+
+def test_agent_files_from_before_a_protocol_key_replay_as_they_were_evolved():
+    from metaheb.evaluate import saved_task
+    from metaheb.runs import Agent
+
+    def agent(task: dict) -> Agent:
+        return Agent(np.zeros(1, np.float32), {"task": task})
+
+    assert saved_task(agent({"name": "carracing"}))["preprocess"] == "crop"  # before the key
+    new = saved_task(agent({"name": "carracing", "preprocess": "resize"}))
+    assert new["preprocess"] == "resize"
+    old_ant = saved_task(agent({"name": "ant"}))
+    assert (old_ant["observation"], old_ant["fall_height"]) == ("raw", 0.2)
+    assert "preprocess" not in old_ant
