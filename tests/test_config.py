@@ -1,3 +1,5 @@
+import json
+
 import pytest
 
 from metaheb.config import load_config
@@ -87,7 +89,23 @@ def test_missing_and_broken_files(tmp_path):
 def test_every_preset_in_envs_is_a_valid_config():
     from pathlib import Path
 
-    presets = sorted((Path(__file__).resolve().parents[1] / "envs").glob("*.toml"))
-    assert len(presets) >= 3
+    presets = sorted((Path(__file__).resolve().parents[1] / "envs").rglob("*.toml"))
+    assert len(presets) >= 7
     for preset in presets:
         load_config(preset)
+
+
+def test_the_reproduction_arms_share_bodies_episodes_and_budget():
+    from pathlib import Path
+
+    folder = Path(__file__).resolve().parents[1] / "envs" / "reproduce"
+    arms = {path.stem: load_config(path) for path in sorted(folder.glob("ant-damage-*.toml"))}
+    assert set(arms) == {f"ant-damage-{arm}" for arm in ("hebbian", "static", "k16", "k64")}
+    shared = {
+        (json.dumps(vars(c.task), sort_keys=True), c.evolve.max_env_steps, c.evolve.popsize)
+        for c in arms.values()
+    }
+    assert len(shared) == 1  # only the network (and the static arm's search steps) differ
+    hebbian = arms["ant-damage-hebbian"]
+    assert hebbian.task.morphologies == ["intact", "damaged_front_right"]
+    assert hebbian.task.max_steps == 1000 and hebbian.network.normalise == "max_abs"
