@@ -85,7 +85,18 @@ def _ratio(unseen: np.ndarray, seen: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(unseen, axis=axis) / np.mean(seen, axis=axis)
 
 
-def _interval(result) -> tuple[float, float]:
+def _percentile_interval(data: tuple, statistic, paired: bool = False) -> tuple[float, float]:
+    """The seeded 95% percentile bootstrap interval of ``statistic`` over ``data``."""
+    result = bootstrap(
+        data,
+        statistic,
+        paired=paired,
+        vectorized=True,
+        n_resamples=RESAMPLES,
+        confidence_level=CONFIDENCE,
+        method="percentile",
+        rng=np.random.default_rng(SEED),
+    )
     low, high = result.confidence_interval
     return float(low), float(high)
 
@@ -96,17 +107,8 @@ def unseen_ratio(arm: str, members: list[AgentResult], unseen: str) -> Ratio:
     seen_mean, unseen_mean = float(on_seen.mean()), float(on_unseen.mean())
     if seen_mean <= 0 or len(on_seen) < 2:
         return Ratio(arm, unseen, seen_mean, unseen_mean, math.nan, math.nan, math.nan)
-    result = bootstrap(
-        (on_unseen, on_seen),
-        _ratio,
-        paired=True,
-        vectorized=True,
-        n_resamples=RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        rng=np.random.default_rng(SEED),
-    )
-    return Ratio(arm, unseen, seen_mean, unseen_mean, unseen_mean / seen_mean, *_interval(result))
+    low, high = _percentile_interval((on_unseen, on_seen), _ratio, paired=True)
+    return Ratio(arm, unseen, seen_mean, unseen_mean, unseen_mean / seen_mean, low, high)
 
 
 def ratio_difference(
@@ -125,15 +127,7 @@ def ratio_difference(
     def difference(i: np.ndarray, j: np.ndarray, axis: int = -1) -> np.ndarray:
         return _ratio(on_unseen[i], on_seen[i], axis) - _ratio(on_unseen[j], on_seen[j], axis)
 
-    interval = bootstrap(
-        (a, b),
-        difference,
-        vectorized=True,
-        n_resamples=RESAMPLES,
-        confidence_level=CONFIDENCE,
-        method="percentile",
-        rng=np.random.default_rng(SEED),
-    )
+    low, high = _percentile_interval((a, b), difference)
     test = permutation_test(
         (a, b),
         difference,
@@ -143,7 +137,6 @@ def ratio_difference(
         alternative="two-sided",
         rng=np.random.default_rng(SEED),
     )
-    low, high = _interval(interval)
     value = float(difference(a, b))
     return RatioDifference(label, base_label, unseen, value, low, high, float(test.pvalue))
 
