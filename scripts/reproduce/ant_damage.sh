@@ -10,7 +10,7 @@
 #   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
 #       evolve.max_env_steps=0 evolve.generations=500
 # Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), OUT (runs/reproduce),
-# REPORT_SEEDS (episodes per report cell, 10).
+# REPORT_SEEDS (episodes per report cell, 20).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -45,7 +45,7 @@ done
 
 shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
 "$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64}-s* --out "$out/report" \
-    --seeds "${REPORT_SEEDS:-10}"
+    --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
 echo "report: $out/report/report.md"
