@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from metaheb.config import Config, load_config
+from metaheb.config import SEED_LIMIT, Config, load_config
 from metaheb.errors import UserError
 
 
@@ -126,7 +126,7 @@ def replay(
     from metaheb.replay import plot_traces, replay_agent
     from metaheb.runs import check_writable
 
-    if seed is not None and not 0 <= seed < 2**32:
+    if seed is not None and not 0 <= seed < SEED_LIMIT:
         raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
     for option, path in (("--video", video), ("--traces", traces)):
         if path:
@@ -250,9 +250,7 @@ def inspect(args: tuple[str, ...]) -> None:
     from metaheb.tasks import make_task
 
     task = make_task(config.task)
-    network = PolicyNetwork.for_task(
-        config.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
-    )
+    network = PolicyNetwork.of_task(config.network, task)
     sizes = "-".join(map(str, network.sizes))
     click.echo(f"task {config.task.name}: {task.obs_dim} observations, {task.act_dim} actions")
     click.echo(f"network {sizes}, no bias, tanh hidden, {network.output_activation} output")

@@ -87,6 +87,13 @@ class PolicyNetwork:
             output_rule_input if chosen == "task" else chosen,
         )
 
+    @classmethod
+    def of_task(cls, config: NetworkConfig, task: Any) -> PolicyNetwork:
+        """The network of ``config`` for a task object: its sizes, output and rule input."""
+        return cls.for_task(
+            config, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "sizes": list(self.sizes)}
 

@@ -23,7 +23,14 @@ import tomli_w
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import load_file, save
 
-from metaheb.config import NetworkConfig, TaskConfig, check_section, config_from_dict, read_toml
+from metaheb.config import (
+    SEED_LIMIT,
+    NetworkConfig,
+    TaskConfig,
+    check_section,
+    config_from_dict,
+    read_toml,
+)
 from metaheb.errors import UserError
 from metaheb.networks import OUTPUT_ACTIVATIONS, PolicyNetwork
 
@@ -137,7 +144,7 @@ def _check_agent(header: dict[str, Any], genome: np.ndarray) -> None:
     check_section("network", NetworkConfig, {**network, "hidden": sizes[1:-1]})
     for key in ("run_seed", "episode_seed"):
         seed = header.get(key, 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
             raise UserError(f"{key} must be an integer 0..2^32-1, got {seed!r}")
     if genome.ndim != 1 or genome.dtype != np.float32:
         raise UserError(f"its genome must be 1-D float32, got {genome.dtype} {genome.shape}")

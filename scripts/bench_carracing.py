@@ -106,9 +106,7 @@ def agent_rate(agents: int, steps: int) -> float:
         ],
     )
     task = make_task(config.task)
-    network = PolicyNetwork.for_task(
-        config.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
-    )
+    network = PolicyNetwork.of_task(config.network, task)
     genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
     started = time.perf_counter()
     result = rollout_batch(task, network, genomes, list(range(agents)))

@@ -86,9 +86,7 @@ def _budget_spent(config: Config, env_steps: int) -> bool:
 
 def _network(config: Config, echo: Echo) -> PolicyNetwork:
     task = make_task(config.task)
-    network = PolicyNetwork.for_task(
-        config.network, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
-    )
+    network = PolicyNetwork.of_task(config.network, task)
     size = network.genome_layout.size
     check_memory(config.evolve, size)
     sizes = "-".join(map(str, network.sizes))

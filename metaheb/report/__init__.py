@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaheb.config import RayConfig
+from metaheb.config import SEED_LIMIT, RayConfig
 from metaheb.errors import UserError
 from metaheb.report.claim import claim
 from metaheb.report.documents import Grid, write_report
@@ -43,7 +43,7 @@ def make_report(
         raise UserError(f"--seeds must be at least 1, got {episodes}")
     if agent not in ("best", "center"):
         raise UserError(f"--agent must be best or center, got {agent!r}")
-    if not 0 <= seed < 2**32:
+    if not 0 <= seed < SEED_LIMIT:
         raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
     if ablation_step is not None and ablation_step < 0:
         raise UserError(f"--ablation-step must be >= 0, got {ablation_step}")
