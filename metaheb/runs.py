@@ -243,6 +243,32 @@ def read_metrics(run_path: str | Path) -> list[dict[str, Any]]:
     return records
 
 
+@dataclass
+class HeldOutCurve:
+    """A run's search centre on its held-out episodes, against the training env steps so far."""
+
+    points: list[tuple[int, float, float]]  # (env steps, mean, std); the start at 0 env steps
+    env_steps: int  # of training episodes, held-out episodes not counted
+    seconds: float  # training wall time, summed over generations
+    generations: int
+
+
+def heldout_curve(run_path: str | Path) -> HeldOutCurve:
+    """The held-out centre's learning curve of a run, from its metrics (``evolve.eval_*``)."""
+    points: list[tuple[int, float, float]] = []
+    steps, seconds = 0, 0.0
+    records = read_metrics(run_path)
+    for record in records:
+        if "heldout_start" in record:
+            start = record["heldout_start"]
+            points.append((0, start["mean"], start["std"]))
+        steps += record["env_steps"]
+        seconds += record["seconds"]
+        if "heldout" in record:
+            points.append((steps, record["heldout"]["mean"], record["heldout"]["std"]))
+    return HeldOutCurve(points, steps, seconds, len(records))
+
+
 def _is_record(record: Any, generation_index: int) -> bool:
     if not isinstance(record, dict):
         return False

@@ -25,24 +25,18 @@ the learning-curve PNG goes to ``<out>/learning.png``.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import statistics
 import subprocess
 import sys
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
-
-from metaheb.runs import atomic_write_bytes, read_metrics
+from metaheb.report.figures import learning_curves
+from metaheb.runs import atomic_write_bytes, heldout_curve
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = {"hebbian": ROOT / "envs" / "ant.toml", "static": ROOT / "envs" / "ant-static.toml"}
 THRESHOLDS = (5.0, 10.0)
-COLOURS = {"hebbian": "tab:red", "static": "tab:blue", "pgpe": "tab:gray"}
 
 
 def metaheb_command() -> str:
@@ -69,16 +63,9 @@ def train_or_resume(arm: str, seed: int, budget: int, out: Path, workers: int) -
 
 def curve_of(run: Path) -> dict:
     """The held-out centre's curve of a finished run: (cumulative env steps, mean, std) points."""
-    points, steps, seconds = [], 0, 0.0
-    for record in read_metrics(run):
-        if "heldout_start" in record:
-            start = record["heldout_start"]
-            points.append([0, start["mean"], start["std"]])
-        steps += record["env_steps"]
-        seconds += record["seconds"]
-        if "heldout" in record:
-            points.append([steps, record["heldout"]["mean"], record["heldout"]["std"]])
-    return {"curve": points, "env_steps": steps, "train_seconds": seconds}
+    curve = heldout_curve(run)
+    points = [list(point) for point in curve.points]
+    return {"curve": points, "env_steps": curve.env_steps, "train_seconds": curve.seconds}
 
 
 def steps_to(curve: list[list[float]], metres: float) -> int | None:
@@ -109,26 +96,10 @@ def arm_summary(runs: list[dict]) -> dict:
     }
 
 
-def plot(runs: list[dict], budget: int, path: Path) -> None:
-    figure, axes = plt.subplots(figsize=(7, 4.2))
-    labelled = set()
-    for run in runs:
-        steps = [point[0] / 1e6 for point in run["curve"]]
-        means = [point[1] for point in run["curve"]]
-        label = None if run["arm"] in labelled else run["arm"]
-        labelled.add(run["arm"])
-        axes.plot(steps, means, marker=".", color=COLOURS[run["arm"]], alpha=0.8, label=label)
-    axes.axhline(10, color="black", linewidth=0.6, linestyle="--")
-    axes.set_xlim(0, budget / 1e6)
-    axes.set_xlabel("env steps (millions, training episodes only)")
-    axes.set_ylabel("held-out centre, m per 1000 steps")
-    axes.set_title("Ant, intact body: search centre on 10 held-out episodes")
-    axes.legend()
-    figure.tight_layout()
-    image = io.BytesIO()
-    figure.savefig(image, format="png", dpi=120)
-    plt.close(figure)
-    atomic_write_bytes(path, image.getvalue())
+def plot(runs: list[dict], path: Path) -> None:
+    curves = [(run["arm"], run["curve"]) for run in runs]
+    title = "Ant, intact body: search centre on 10 held-out episodes"
+    atomic_write_bytes(path, learning_curves(curves, title, threshold=10.0))
 
 
 def fmt_steps(steps: int | None) -> str:
@@ -181,7 +152,7 @@ def main() -> None:
             f" median {fmt_steps(median)} env steps ({ratio}),"
             f" mean last {summary['mean_final_m']:.2f} m"
         )
-    plot(runs, args.budget, args.out / "learning.png")
+    plot(runs, args.out / "learning.png")
     print(f"learning curve: {args.out / 'learning.png'}")
     if args.json:
         figures = {"budget": args.budget, "arms": arms, "runs": runs}

@@ -16,7 +16,7 @@ from metaheb.evaluate import agent_setup
 from metaheb.report import make_report
 from metaheb.report.grid import CURVE_EVERY, report_seeds
 from metaheb.rollout import rollout_batch
-from metaheb.runs import load_agent
+from metaheb.runs import heldout_curve, load_agent
 
 GRID = {"episodes": 3, "morphologies": ["intact", "damaged_front_left"], "levels": [0.0, 0.5]}
 TASK = ["task.max_steps=60", "evolve.init_std=0.05"]  # gentle rules: episodes run their 60 steps
@@ -104,7 +104,7 @@ def test_html_is_self_contained_and_every_image_renders_in_a_headless_browser(re
     out, _ = report
     page = (out / "report.html").read_text()
     images = re.findall(r"<img [^>]*src='([^']*)'", page)
-    assert len(images) == 5 and all(src.startswith("data:image/png;base64,") for src in images)
+    assert len(images) == 6 and all(src.startswith("data:image/png;base64,") for src in images)
     assert not re.search(r"(src|href)=['\"]?(https?:|//)", page)  # nothing fetched
     browser = shutil.which("chromium") or shutil.which("chromium-browser")
     if browser is None:
@@ -188,11 +188,26 @@ def test_the_reproduction_summary_tabulates_every_arm_of_a_report(report, tmp_pa
         assert (shown == "n/a") == (not row["walks_on_seen"])
 
 
+def test_the_report_keeps_how_each_run_learned_and_draws_it(runs, report):
+    out, _ = report
+    data = json.loads((out / "report.json").read_text())
+    for run, agent in zip(runs, data["agents"]):
+        curve = heldout_curve(run)
+        training = agent["training"]
+        assert training["env_steps"] == curve.env_steps > 0
+        assert training["generations"] == curve.generations == 1
+        # the start (0 env steps) and the last generation's centre, as evolve.eval_every has it
+        assert [point[0] for point in training["heldout"]] == [0, curve.env_steps]
+        assert training["heldout"] == [list(point) for point in curve.points]
+    assert (out / "figures" / "learning.png").read_bytes().startswith(b"\x89PNG")
+    assert "## Learning curves" in (out / "report.md").read_text()
+
+
 def test_every_markdown_figure_link_names_its_own_file(report):
     # The three runs share the folder name "agent": their heatmaps must not overwrite each other.
     out, _ = report
     links = re.findall(r"\]\((figures/[^)\s]+)\)", (out / "report.md").read_text())
-    assert len(links) == 5 and len(set(links)) == 5
+    assert len(links) == 6 and len(set(links)) == 6
     assert {out / link for link in links} == set(out.glob("figures/*.png"))
     assert all(re.fullmatch(r"figures/[A-Za-z0-9._-]+\.png", link) for link in links)
 
@@ -202,7 +217,7 @@ def test_numbers_never_read_minus_zero_and_generations_count_from_one(report):
     markdown = (out / "report.md").read_text()
     assert not re.search(r"(?<![\d.])-0\.0+(?!\d*[1-9])", markdown)
     agents = markdown.split("## Agents\n\n", 1)[1].split("\n\n", 1)[0].splitlines()[2:]
-    assert [row.split(" | ")[-1].rstrip(" |") for row in agents] == ["1", "1", "1"]  # gen 1/1
+    assert [row.split(" | ")[4] for row in agents] == ["1", "1", "1"]  # gen 1/1
 
 
 def test_heatmaps_share_one_colour_scale_and_recovery_curves_one_range(runs, tmp_path, monkeypatch):
@@ -228,7 +243,7 @@ def test_a_reused_out_folder_keeps_no_stale_figure_and_a_run_counts_once(runs, t
     make_report([str(run) for run in runs], tmp_path, **GRID)
     written = make_report([str(runs[2])], tmp_path, **GRID)
     assert set(tmp_path.glob("figures/*.png")) == {p for p in written if p.suffix == ".png"}
-    assert len(list(tmp_path.glob("figures/*.png"))) == 2
+    assert len(list(tmp_path.glob("figures/*.png"))) == 3  # heatmap, recovery, learning
     from metaheb.errors import UserError
 
     with pytest.raises(UserError, match="given twice"):

@@ -21,7 +21,7 @@ from typing import Any
 from metaheb.report.blocks import Block, Figure, Table, fmt
 from metaheb.report.claim import Claim
 from metaheb.report.claim_document import claim_blocks, claim_json
-from metaheb.report.figures import heatmap, recovery_curves
+from metaheb.report.figures import heatmap, learning_curves, recovery_curves
 from metaheb.report.grid import AgentResult
 from metaheb.report.stats import Arm, Comparison
 from metaheb.runs import atomic_write_bytes
@@ -68,6 +68,15 @@ def report_json(
                 "generation": r.agent.agent.meta.get("generation"),
                 "max_steps": r.agent.task["max_steps"],
                 "ablation_step": r.ablation_step,
+                "training": {
+                    "env_steps": r.agent.training.env_steps,
+                    "seconds": _number(r.agent.training.seconds),
+                    "generations": r.agent.training.generations,
+                    "heldout": [
+                        [steps, _number(mean), _number(std)]
+                        for steps, mean, std in r.agent.training.points
+                    ],
+                },
                 "cells": [
                     {
                         "morphology": c.morphology,
@@ -141,7 +150,15 @@ def report_blocks(
         (
             "table",
             Table(
-                ["run", "arm", "trained on", "training fitness", "generation (1-based)"],
+                [
+                    "run",
+                    "arm",
+                    "trained on",
+                    "training fitness",
+                    "generation (1-based)",
+                    "env steps",
+                    "held-out centre, last",
+                ],
                 [
                     [
                         r.agent.name,
@@ -149,11 +166,14 @@ def report_blocks(
                         ", ".join(r.agent.seen),
                         fmt(r.agent.agent.meta.get("fitness")),
                         _generation(r.agent.agent.meta.get("generation")),
+                        f"{r.agent.training.env_steps:,}",
+                        fmt(r.agent.training.points[-1][1] if r.agent.training.points else None),
                     ]
                     for r in results
                 ],
             ),
         ),
+        *_learning_blocks(results),
         ("h2", "Arms: mean +- std over runs"),
         (
             "p",
@@ -256,6 +276,26 @@ def report_blocks(
             )
         )
     return blocks
+
+
+def _learning_blocks(results: list[AgentResult]) -> list[Block]:
+    """How each run learned: its held-out centre against training env steps, if it was scored."""
+    curves = [(r.agent.arm, r.agent.training.points) for r in results if r.agent.training.points]
+    if not curves:
+        return []
+    title = "search centre on held-out episodes, each run"
+    return [
+        ("h2", "Learning curves"),
+        (
+            "figure",
+            Figure(
+                "learning.png",
+                learning_curves(curves, title),
+                "each run's search centre, mean fitness on its held-out episodes (evolve.eval_*), "
+                "against the env steps of its training episodes",
+            ),
+        ),
+    ]
 
 
 def _generation(value: int | None) -> str:

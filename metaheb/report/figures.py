@@ -1,4 +1,5 @@
-"""The report's figures as PNG bytes: a heatmap per agent and recovery curves per arm."""
+"""The report's figures as PNG bytes: a heatmap per agent, recovery curves per arm, and the
+runs' learning curves."""
 
 from __future__ import annotations
 
@@ -86,4 +87,34 @@ def recovery_curves(
         axis.axis("off")
     axes.flat[0].legend(fontsize=7)
     figure.suptitle(title, fontsize=10)
+    return _png(figure)
+
+
+def learning_curves(
+    runs: list[tuple[str, list[tuple[int, float, float]]]],
+    title: str,
+    threshold: float | None = None,
+) -> bytes:
+    """Each run's held-out search centre against training env steps, one colour per arm.
+
+    ``runs`` holds (arm, points) with points (env steps, mean, std) as ``runs.heldout_curve``
+    gives them; ``threshold`` draws a dashed line at that distance (e.g. the 10 m of a walker).
+    """
+    figure = Figure(figsize=(7, 4.2))
+    axis = figure.subplots()
+    colours: dict[str, str] = {}
+    for arm, points in runs:
+        first = arm not in colours
+        colour = colours.setdefault(arm, f"C{len(colours) % 10}")
+        steps = [point[0] / 1e6 for point in points]
+        means = [point[1] for point in points]
+        axis.plot(steps, means, marker=".", color=colour, alpha=0.8, label=arm if first else None)
+    if threshold is not None:
+        axis.axhline(threshold, color="black", linewidth=0.6, linestyle="--")
+    axis.set_xlim(left=0)
+    axis.set_xlabel("env steps (millions, training episodes only)")
+    axis.set_ylabel("held-out search centre, distance")
+    axis.set_title(title, fontsize=10)
+    if colours:
+        axis.legend(fontsize=8)
     return _png(figure)

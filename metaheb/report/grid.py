@@ -27,7 +27,7 @@ from metaheb.errors import UserError
 from metaheb.evaluate import EVALUATION, agent_setup
 from metaheb.evolve.evaluator import ray_session
 from metaheb.rollout import rollout_batch
-from metaheb.runs import Agent, load_agent
+from metaheb.runs import Agent, HeldOutCurve, heldout_curve, load_agent
 from metaheb.seeding import episode_seeds
 from metaheb.tasks.morphologies import available_morphologies
 
@@ -44,6 +44,8 @@ class ReportAgent:
     arm: str  # runs with equal settings but the seed form an arm, e.g. "hebbian ABCD_lr"
     agent: Agent
     seen: list[str]  # the morphologies it trained on
+    # How the run learned (its held-out centre against env steps); empty for an agent with no run.
+    training: HeldOutCurve = field(default_factory=lambda: HeldOutCurve([], 0, 0.0, 0))
 
     @property
     def task(self) -> dict[str, Any]:
@@ -94,7 +96,12 @@ def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
     config = read_toml(path / "config.toml", "run config")
     agent = load_agent(agent_file)
     return ReportAgent(
-        path.name, run_dir, arm_label(config), agent, agent.meta["task"]["morphologies"]
+        path.name,
+        run_dir,
+        arm_label(config),
+        agent,
+        agent.meta["task"]["morphologies"],
+        heldout_curve(path),
     )
 
 
