@@ -7,9 +7,11 @@ import pytest
 
 from metaheb.report.claim import (
     WINDOW,
+    Recovery,
     claim,
     ratio_difference,
     recovery,
+    recovery_kind,
     units,
     unseen_ratio,
     windows,
@@ -125,6 +127,28 @@ def test_recovery_tells_re_learning_from_insensitivity():
     assert relearned.distance[4] == pytest.approx(1.0)  # before the ablation: unchanged
     assert relearned.distance[5] == pytest.approx(0.0)  # right after it: stopped
     assert relearned.distance[-1] == pytest.approx(1.0)  # by the end: as before
+    assert recovery_kind(relearned) == "re-learning"
+
+
+def _recovery_of(distance: list[float], unablated: list[float]) -> Recovery:
+    return Recovery("a", "intact", 0.5, 500, list(range(0, MAX_STEPS, WINDOW)), distance, unablated)
+
+
+@pytest.mark.parametrize(
+    "after, last, unablated, kind",
+    [
+        (0.95, 1.0, 1.0, "insensitive"),  # within 10% in both windows
+        (0.0, 0.95, 1.0, "re-learning"),  # stopped, then back
+        (0.2, 0.5, 1.0, "lasting damage"),  # won back less than half the 80% loss
+        (0.95, 0.5, 1.0, "lasting damage"),  # fine at first, lost later
+        (0.3, 0.3, -0.2, "no walk"),  # the unablated episode goes nowhere: nothing to lose
+    ],
+)
+def test_recovery_kind_reads_the_windows_after_the_ablation_and_at_the_end(
+    after, last, unablated, kind
+):
+    distance = [1.0] * 5 + [after] + [1.0] * 3 + [last]
+    assert recovery_kind(_recovery_of(distance, [unablated] * 10)) == kind
 
 
 def test_the_claim_covers_every_arm_unseen_body_pair_and_level():

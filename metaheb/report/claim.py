@@ -167,6 +167,37 @@ def recovery(arm: str, members: list[AgentResult], morphology: str, level: float
     return Recovery(arm, morphology, level, members[0].ablation_step, starts, distance, unablated)
 
 
+LOSS = 0.1  # a window this much below its unablated twin is a drop, not noise
+
+
+def window_pair(recovery: Recovery) -> tuple[int, int, int]:
+    """Indices of the windows just before and just after the ablation step, and of the last."""
+    starts = recovery.window_starts
+    after = next((k for k, start in enumerate(starts) if start >= recovery.ablation_step), -1)
+    after = after if after >= 0 else len(starts) - 1
+    return max(after - 1, 0), after, len(starts) - 1
+
+
+def recovery_kind(recovery: Recovery) -> str:
+    """How an ablated episode reads against the unablated one, from two windows' distances.
+
+    ``insensitive``: neither the window after the ablation nor the last window lose ``LOSS`` of
+    the unablated distance; ``re-learning``: the window after does, and the last window has won
+    back at least half of that loss; ``lasting damage``: otherwise. ``no walk`` when the
+    unablated episode does not move forward in those windows (nothing to lose).
+    """
+    _, after, last = window_pair(recovery)
+    if min(recovery.unablated[after], recovery.unablated[last]) <= 0:
+        return "no walk"
+    loss_after = 1 - recovery.distance[after] / recovery.unablated[after]
+    loss_last = 1 - recovery.distance[last] / recovery.unablated[last]
+    if loss_after < LOSS and loss_last < LOSS:
+        return "insensitive"
+    if loss_after >= LOSS and loss_last <= loss_after / 2:
+        return "re-learning"
+    return "lasting damage"
+
+
 @dataclass
 class Claim:
     ratios: list[Ratio]

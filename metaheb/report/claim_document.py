@@ -6,7 +6,16 @@ import math
 from typing import Any
 
 from metaheb.report.blocks import Block, Table, fmt
-from metaheb.report.claim import CONFIDENCE, RESAMPLES, WINDOW, Claim, Recovery
+from metaheb.report.claim import (
+    CONFIDENCE,
+    LOSS,
+    RESAMPLES,
+    WINDOW,
+    Claim,
+    Recovery,
+    recovery_kind,
+    window_pair,
+)
 
 
 def _number(value: float) -> float | None:
@@ -49,6 +58,7 @@ def claim_json(claim: Claim) -> dict[str, Any]:
                 "window_starts": r.window_starts,
                 "distance": r.distance,
                 "unablated": r.unablated,
+                "reads_as": recovery_kind(r),
             }
             for r in claim.recoveries
         ],
@@ -67,17 +77,17 @@ def _relative(part: float, whole: float) -> str:
 
 def _recovery_row(recovery: Recovery) -> list[str]:
     """Windows just before and after the ablation, and the last one, against unablated."""
-    step = recovery.ablation_step
-    starts = recovery.window_starts
-    after = next((k for k, start in enumerate(starts) if start >= step), len(starts) - 1)
-    before = max(after - 1, 0)
-    picks = [before, after, len(starts) - 1]
+    before, after, last = window_pair(recovery)
     return [
         f"{recovery.arm}, {recovery.morphology}",
         f"{recovery.level:.0%}",
-        *(f"{fmt(recovery.distance[k])} / {fmt(recovery.unablated[k])}" for k in picks),
+        *(
+            f"{fmt(recovery.distance[k])} / {fmt(recovery.unablated[k])}"
+            for k in (before, after, last)
+        ),
         _relative(recovery.distance[after], recovery.unablated[after]),
-        _relative(recovery.distance[-1], recovery.unablated[-1]),
+        _relative(recovery.distance[last], recovery.unablated[last]),
+        recovery_kind(recovery),
     ]
 
 
@@ -134,7 +144,8 @@ def claim_blocks(claim: Claim) -> list[Block]:
                 "Each cell: distance walked in the window with the weights ablated / without. "
                 "The window before the ablation must match (nothing changed yet); a drop in the "
                 "window after that closes by the last window is re-learning, no drop at all is "
-                "insensitivity, a drop that stays is lasting damage.",
+                "insensitivity, a drop that stays is lasting damage (reads as: a drop is a loss "
+                f"of at least {LOSS:.0%}; re-learning wins back at least half of it).",
             ),
             (
                 "table",
@@ -147,6 +158,7 @@ def claim_blocks(claim: Claim) -> list[Block]:
                         "last window",
                         "after / unablated",
                         "last / unablated",
+                        "reads as",
                     ],
                     [_recovery_row(r) for r in claim.recoveries],
                 ),
