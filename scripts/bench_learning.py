@@ -1,6 +1,6 @@
 """Benchmark learning: the held-out search centre's distance against env steps, per arm and seed.
 
-The walkers measure of progress (docs/results.md): every ``evolve.eval_every`` generations a
+The walkers measure of progress (docs/walkers.md): every ``evolve.eval_every`` generations a
 run scores its search centre on 10 held-out 1000-step episodes on the intact body; a
 generation's best member is a lucky draw and is not read here. For each arm, in one run:
 

@@ -203,6 +203,43 @@ def test_the_report_keeps_how_each_run_learned_and_draws_it(runs, report):
     assert "## Learning curves" in (out / "report.md").read_text()
 
 
+def test_the_results_page_is_generated_from_the_report_alone(report, tmp_path):
+    out, _ = report
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "reproduce", "results.py")
+    page_path = tmp_path / "docs" / "results.md"
+    stale = tmp_path / "docs" / "figures" / "reproduce" / "heatmap-09-gone.png"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"an earlier run's figure")
+
+    def write() -> str:
+        command = [sys.executable, script, str(out), "--out", str(page_path)]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return page_path.read_text()
+
+    page = write()
+    assert write() == page  # the same report gives the same page, to the byte
+    for heading in ("Reading", "The claim beside the paper", "Learning curves", "Recovery"):
+        assert f"## {heading}" in page
+    links = re.findall(r"\]\(([^)\s]+\.png)\)", page)
+    assert {page_path.parent / link for link in links} == set(stale.parent.glob("*.png"))
+    assert {p.name for p in stale.parent.glob("*.png")} == {
+        p.name for p in (out / "figures").glob("*.png")
+    }
+    data = json.loads((out / "report.json").read_text())
+    for ratio in data["claim"]["ratios"]:
+        row = next(line for line in page.splitlines() if line.startswith(f"| {ratio['arm']} | "))
+        shown = "n/a" if ratio["ratio"] is None else f"{ratio['ratio']:.2f} ["
+        assert shown in row
+    # Whichever way the numbers fall, the reading says it in one of its plain sentences.
+    assert re.search(
+        r"\*\*(The paper's shape (reproduces|is reversed)|This budget does not "
+        r"settle|The claim cannot be read)",
+        page,
+    )
+    assert "452 +- 95" in page and "7.5 +- 1.6" in page  # the paper, in a.u. and in metres
+
+
 def test_every_markdown_figure_link_names_its_own_file(report):
     # The three runs share the folder name "agent": their heatmaps must not overwrite each other.
     out, _ = report

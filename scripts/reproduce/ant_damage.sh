@@ -10,7 +10,8 @@
 #   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
 #       evolve.max_env_steps=0 evolve.generations=500
 # Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), OUT (runs/reproduce),
-# REPORT_SEEDS (episodes per report cell, 20).
+# REPORT_SEEDS (episodes per report cell, 20), RESULTS (the page written from the report,
+# docs/results.md).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -48,4 +49,6 @@ shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
     --agent center --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
+"${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
+    --out "${RESULTS:-docs/results.md}"
 echo "report: $out/report/report.md"
