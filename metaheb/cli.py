@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from metaheb.config import SEED_LIMIT, Config, load_config
+from metaheb.config import SEARCHERS, SEED_LIMIT, Config, load_config
 from metaheb.errors import UserError
 
 
@@ -265,8 +265,21 @@ def inspect(args: tuple[str, ...]) -> None:
         click.echo(f"initial weights {init}; normalise {network.normalise}")
     else:
         click.echo("model static: the genome is the weights")
+    click.echo(f"searcher {config.evolve.algorithm}: {SEARCHERS[config.evolve.algorithm].paper}")
     click.echo("genome layout:")
     click.echo(network.genome_layout.describe())
+
+
+@cli.command(name="config")
+@click.argument("section", required=False)
+def config_keys(section: str | None) -> None:
+    """Print every config key (or SECTION's) with its default, type, allowed values and meaning.
+
+    The output is TOML: metaheb config > my.toml writes a config file of every default.
+    """
+    from metaheb.config.reference import reference
+
+    click.echo(reference(section), nl=False)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -49,7 +49,7 @@ def test_a_number_given_for_a_name_is_its_text():
         (["run.seed=-1"], "'run.seed' must be greater than or equal to 0"),
         (["run.seed=4294967296"], "'run.seed' must be less than 4294967296"),
         (["task.ablation_layers=[5]"], "layers 0..2 of a network with 2 hidden layers"),
-        (["evolve.algorithm=cmaes", "evolve.popsize=1"], "at least 4 for CMA-ES"),
+        (["evolve.algorithm=cmaes", "evolve.popsize=1"], "at least 4 for cmaes"),
         (["run.name=../x"], "'run.name' must be a plain name"),
         (["run.name=/tmp/x"], "'run.name' must be a plain name"),
         (["run.name=a/b"], "'run.name' must be a plain name"),
@@ -109,3 +109,53 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
     hebbian = arms["ant-damage-hebbian"]
     assert hebbian.task.morphologies == ["intact", "damaged_front_right"]
     assert hebbian.task.max_steps == 1000 and hebbian.network.normalise == "max_abs"
+
+
+def test_metaheb_config_prints_every_key_as_a_config_file_of_the_defaults(tmp_path):
+    import dataclasses
+    import subprocess
+    import sys
+
+    from metaheb.config import SECTIONS, Config, config_from_dict, read_toml
+
+    result = subprocess.run(
+        [sys.executable, "-m", "metaheb.cli", "config"], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "defaults.toml"
+    written.write_text(result.stdout)
+    # The printed file loads, and loads to the defaults (an unset task key stays commented out).
+    assert config_from_dict(read_toml(written, "config")) == Config()
+    lines = result.stdout.splitlines()
+    for name, cls in SECTIONS.items():
+        assert f"[{name}]" in lines
+        for key in dataclasses.fields(cls):
+            at = next(
+                i for i, line in enumerate(lines) if line.lstrip("# ").startswith(f"{key.name} = ")
+            )
+            meaning = next(line for line in lines[at - 1 :: -1] if not line.startswith("#  "))
+            # Every key is explained above itself: a meaning, then its kind in brackets.
+            assert meaning.startswith("# ") and len(meaning) > 20 and meaning.endswith(")"), (
+                key.name
+            )
+
+
+def test_metaheb_config_of_one_section_and_of_an_unknown_one():
+    import subprocess
+    import sys
+
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [sys.executable, "-m", "metaheb.cli", "config", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    evolve = run("evolve")
+    assert evolve.returncode == 0 and evolve.stdout.startswith("[evolve]\n")
+    assert "#   cmaes: CMA-ES, Hansen & Ostermeier (2001), full covariance\n" in evolve.stdout
+    assert "[task]" not in evolve.stdout
+    unknown = run("evolv")
+    assert unknown.returncode == 2 and unknown.stdout == ""
+    assert unknown.stderr.strip().splitlines() == [
+        "metaheb: error: unknown config section 'evolv'; known: run, task, network, evolve, ray"
+    ]

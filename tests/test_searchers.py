@@ -8,7 +8,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from metaheb.config import load_config
+from metaheb.config import SEARCHERS, load_config
 from metaheb.evolve.problem import replace_nonfinite
 from metaheb.evolve.trainer import train
 from metaheb.networks import PolicyNetwork
@@ -23,7 +23,7 @@ SMALL = [
     "evolve.popsize=6",
     "evolve.generations=3",
 ]
-ALGORITHMS = ["openes", "cmaes", "sepcmaes", "pgpe", "snes"]
+ALGORITHMS = list(SEARCHERS)  # every searcher metaheb runs
 
 
 def run(tmp_path, *overrides):

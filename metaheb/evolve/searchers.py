@@ -1,5 +1,8 @@
 """Build the configured searcher: OpenES (metaheb's own) or one of EvoTorch's.
 
+Each name of ``metaheb.config.SEARCHERS`` (its paper, population rules and builder) is built by
+the function of this module that its entry names:
+
 - ``openes``: OpenAI-ES as the paper (``metaheb.evolve.openes``);
 - ``cmaes``: CMA-ES, Hansen & Ostermeier (2001), full covariance: memory grows as G^2;
 - ``sepcmaes``: separable (diagonal) CMA-ES, Ros & Hansen (2008), linear in G;
@@ -20,7 +23,7 @@ from evotorch import Problem
 from evotorch.algorithms import CMAES, PGPE, SNES
 from evotorch.algorithms.searchalgorithm import SearchAlgorithm
 
-from metaheb.config import EvolveConfig
+from metaheb.config import SEARCHERS, EvolveConfig
 from metaheb.errors import UserError
 from metaheb.evolve.openes import OpenES
 from metaheb.genome import GenomeLayout
@@ -52,43 +55,65 @@ def check_memory(config: EvolveConfig, genome_size: int) -> None:
 def make_searcher(
     config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None = None
 ) -> SearchAlgorithm:
-    """The searcher named by ``config.algorithm`` over ``problem`` (genomes laid out as
-    ``layout``, which says what ``evolve.l2_on = "coefficients"`` penalises)."""
-    if config.algorithm == "openes":
-        penalised = None
-        if config.l2_on == "coefficients" and layout is not None:
-            penalised = layout.mask(COEFFICIENTS)
-        return OpenES(problem, config, seed, penalised)
+    """The searcher named by ``config.algorithm`` (``SEARCHERS``) over ``problem``, genomes laid
+    out as ``layout`` (which says what ``evolve.l2_on = "coefficients"`` penalises)."""
+    build = globals()[SEARCHERS[config.algorithm].builder]
+    return build(config, problem, seed, layout)
+
+
+def _center(config: EvolveConfig, problem: Problem, seed: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(seed)
-    center = torch.randn(problem.solution_length, generator=generator) * config.init_std
-    if config.algorithm in ("cmaes", "sepcmaes"):
-        return CMAES(
-            problem,
-            stdev_init=config.sigma,
-            popsize=config.popsize,
-            center_init=center,
-            separable=config.algorithm == "sepcmaes",
-            stdev_min=config.sigma_min or None,
-        )
-    ranking = {"centered": "centered", "raw": "raw"}[config.shaping]
-    if config.algorithm == "pgpe":
-        return PGPE(
-            problem,
-            popsize=config.popsize,
-            center_learning_rate=config.lr,
-            stdev_learning_rate=config.stdev_lr,
-            stdev_init=config.sigma,
-            center_init=center,
-            optimizer="clipup",
-            optimizer_config={"max_speed": 2 * config.lr},
-            ranking_method=ranking,
-            stdev_min=config.sigma_min or None,
-        )
+    return torch.randn(problem.solution_length, generator=generator) * config.init_std
+
+
+def openes(
+    config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None
+) -> SearchAlgorithm:
+    penalised = None
+    if config.l2_on == "coefficients" and layout is not None:
+        penalised = layout.mask(COEFFICIENTS)
+    return OpenES(problem, config, seed, penalised)
+
+
+def cmaes(
+    config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None
+) -> SearchAlgorithm:
+    """Full CMA-ES, or its separable form for ``sepcmaes``."""
+    return CMAES(
+        problem,
+        stdev_init=config.sigma,
+        popsize=config.popsize,
+        center_init=_center(config, problem, seed),
+        separable=config.algorithm == "sepcmaes",
+        stdev_min=config.sigma_min or None,
+    )
+
+
+def pgpe(
+    config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None
+) -> SearchAlgorithm:
+    return PGPE(
+        problem,
+        popsize=config.popsize,
+        center_learning_rate=config.lr,
+        stdev_learning_rate=config.stdev_lr,
+        stdev_init=config.sigma,
+        center_init=_center(config, problem, seed),
+        optimizer="clipup",
+        optimizer_config={"max_speed": 2 * config.lr},
+        ranking_method={"centered": "centered", "raw": "raw"}[config.shaping],
+        stdev_min=config.sigma_min or None,
+    )
+
+
+def snes(
+    config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None
+) -> SearchAlgorithm:
     return SNES(
         problem,
         popsize=config.popsize,
         stdev_init=config.sigma,
-        center_init=center,
+        center_init=_center(config, problem, seed),
         stdev_min=config.sigma_min or None,
     )
 
