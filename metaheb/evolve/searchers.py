@@ -61,9 +61,15 @@ def make_searcher(
     return build(config, problem, seed, layout)
 
 
-def _center(config: EvolveConfig, problem: Problem, seed: int) -> torch.Tensor:
+def _shared(config: EvolveConfig, problem: Problem, seed: int) -> dict:
+    """What every EvoTorch searcher is given alike: population, start centre and step size."""
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn(problem.solution_length, generator=generator) * config.init_std
+    return {
+        "popsize": config.popsize,
+        "center_init": torch.randn(problem.solution_length, generator=generator) * config.init_std,
+        "stdev_init": config.sigma,
+        "stdev_min": config.sigma_min or None,
+    }
 
 
 def openes(
@@ -80,12 +86,7 @@ def cmaes(
 ) -> SearchAlgorithm:
     """Full CMA-ES, or its separable form for ``sepcmaes``."""
     return CMAES(
-        problem,
-        stdev_init=config.sigma,
-        popsize=config.popsize,
-        center_init=_center(config, problem, seed),
-        separable=config.algorithm == "sepcmaes",
-        stdev_min=config.sigma_min or None,
+        problem, separable=config.algorithm == "sepcmaes", **_shared(config, problem, seed)
     )
 
 
@@ -94,28 +95,19 @@ def pgpe(
 ) -> SearchAlgorithm:
     return PGPE(
         problem,
-        popsize=config.popsize,
         center_learning_rate=config.lr,
         stdev_learning_rate=config.stdev_lr,
-        stdev_init=config.sigma,
-        center_init=_center(config, problem, seed),
         optimizer="clipup",
         optimizer_config={"max_speed": 2 * config.lr},
         ranking_method={"centered": "centered", "raw": "raw"}[config.shaping],
-        stdev_min=config.sigma_min or None,
+        **_shared(config, problem, seed),
     )
 
 
 def snes(
     config: EvolveConfig, problem: Problem, seed: int, layout: GenomeLayout | None
 ) -> SearchAlgorithm:
-    return SNES(
-        problem,
-        popsize=config.popsize,
-        stdev_init=config.sigma,
-        center_init=_center(config, problem, seed),
-        stdev_min=config.sigma_min or None,
-    )
+    return SNES(problem, **_shared(config, problem, seed))
 
 
 def search_center(searcher: SearchAlgorithm) -> torch.Tensor:
