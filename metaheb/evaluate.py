@@ -22,8 +22,7 @@ from metaheb.networks import PolicyNetwork
 from metaheb.rollout import evaluate_batch
 from metaheb.runs import Agent, load_agent
 from metaheb.seeding import episode_seeds
-from metaheb.tasks import make_task
-from metaheb.tasks.ant import AntTask
+from metaheb.tasks import Task, make_task
 
 EVALUATION = 2**32 - 1  # the "generation" coordinate of evaluation seeds: never a training one
 
@@ -67,7 +66,7 @@ def saved_task(agent: Agent) -> dict:
     return task
 
 
-def agent_setup(agent: Agent, overrides: list[str]) -> tuple[AntTask, PolicyNetwork]:
+def agent_setup(agent: Agent, overrides: list[str]) -> tuple[Task, PolicyNetwork]:
     """The agent's own task with ``task.*`` overrides applied, and its network."""
     for item in overrides:
         if not item.startswith("task."):

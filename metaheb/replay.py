@@ -2,7 +2,7 @@
 
 Video: MuJoCo renders offscreen (``MUJOCO_GL``, set to egl by ``metaheb/__init__``; osmesa where
 no EGL device exists) from a camera that follows the
-torso; each frame carries the step and the distance walked so far; imageio's ffmpeg plugin
+torso; each frame carries the step and the fitness so far; imageio's ffmpeg plugin
 writes the mp4 (no system ffmpeg needed). The weight figure shows, per layer, the mean |w| over
 the episode and the distribution of the weights at a few moments, with the ablation step marked.
 Files are written to a temporary name and renamed, so an interrupted replay leaves nothing.
@@ -22,9 +22,7 @@ from metaheb.config import TaskConfig
 from metaheb.evaluate import agent_setup
 from metaheb.rollout import BatchResult, WeightStats, rollout_batch
 from metaheb.runs import Agent
-
-# Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step; CarRacing-v3 runs at 50 FPS.
-FPS = {"ant": 20, "carracing": 50}
+from metaheb.tasks import Score
 
 
 @dataclass
@@ -47,7 +45,7 @@ def replay_agent(
     task, network = agent_setup(agent, overrides)
     config = task.config
     morphology = config.morphologies[0]
-    writer = _VideoWriter(video, size, FPS[config.name]) if video else None
+    writer = _VideoWriter(video, size, task.fps) if video else None
     try:
         result: BatchResult = rollout_batch(
             task,
@@ -69,7 +67,7 @@ def replay_agent(
 class _VideoWriter:
     """Renders the single agent's env after each step into an mp4, atomically."""
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: int) -> None:
+    def __init__(self, path: Path, size: tuple[int, int], fps: float) -> None:
         import imageio.v2 as imageio
 
         self.path = path
@@ -80,16 +78,14 @@ class _VideoWriter:
         self.renderer: mujoco.Renderer | None = None
         self.camera = mujoco.MjvCamera()
         self.frames = 0
-        self.start_x: float | None = None
 
-    def capture(self, step: int, agents: np.ndarray, envs: list) -> None:
+    def capture(self, step: int, agents: np.ndarray, envs: list, score: Score) -> None:
         if not len(envs):
             return
         env = envs[0]
+        caption = f"step {step + 1}   fitness {score.fitness[agents[0]]:+.2f}"
         if not hasattr(env, "data"):  # CarRacing: gymnasium's own frame at window size
-            self.writer.append_data(
-                _overlay(env.render(), f"step {step + 1}   return {env.reward:+.1f}")
-            )
+            self.writer.append_data(_overlay(env.render(), caption))
             self.frames += 1
             return
         if self.renderer is None:
@@ -97,11 +93,8 @@ class _VideoWriter:
             self.camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
             self.camera.trackbodyid = 1  # the torso
             self.camera.distance, self.camera.elevation = 4.0, -20.0
-            self.start_x = float(env.data.qpos[0])
         self.renderer.update_scene(env.data, camera=self.camera)
-        frame = self.renderer.render()
-        walked = float(env.data.qpos[0]) - (self.start_x or 0.0)
-        self.writer.append_data(_overlay(frame, f"step {step + 1}   distance {walked:+.2f}"))
+        self.writer.append_data(_overlay(self.renderer.render(), caption))
         self.frames += 1
 
     def finish(self) -> int:

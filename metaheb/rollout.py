@@ -27,7 +27,7 @@ from metaheb.damage import ablate_, ablation_due, disable_actuators
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import Terms
 from metaheb.seeding import repeat_seed
-from metaheb.tasks.ant import AntTask
+from metaheb.tasks import Score, Task
 
 
 @dataclass
@@ -69,7 +69,7 @@ def decides(config: TaskConfig, step: int) -> bool:
 
 @torch.no_grad()
 def evaluate_batch(
-    task: AntTask, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
+    task: Task, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
 ) -> BatchResult:
     """``task.episodes`` episodes per agent on each morphology; fitness is the mean of all."""
     started = time.perf_counter()
@@ -93,20 +93,20 @@ def evaluate_batch(
 
 @torch.no_grad()
 def rollout_batch(
-    task: AntTask,
+    task: Task,
     network: PolicyNetwork,
     genomes: torch.Tensor,
     seeds: Sequence[int],
     morphology: str = "intact",
     trace_every: int = 0,
-    on_step: Callable[[int, np.ndarray, list], None] | None = None,
+    on_step: Callable[[int, np.ndarray, list, Score], None] | None = None,
 ) -> BatchResult:
     """Evaluate ``genomes`` (n, G), agent k for one episode seeded by ``seeds[k]``.
 
     With ``trace_every = k > 0``, per-layer weight statistics are recorded at step 0 and every
     k steps after (before that step's forward pass), and returned in ``traces``. ``on_step``,
-    if given, is called after every env step with (step, agents still running, their envs):
-    replay renders frames there.
+    if given, is called after every env step with (step, agents still running, their envs, the
+    score): replay renders frames there, the report reads the fitness so far.
     """
     started = time.perf_counter()
     config = task.config
@@ -141,7 +141,7 @@ def rollout_batch(
         obs, outcome = task.step(live_envs, disable_actuators(actions, config), look)
         done = score.observe(step, active, live_envs, outcome) | diverged[active]
         if on_step is not None:
-            on_step(step, active, live_envs)
+            on_step(step, active, live_envs, score)
         if done.any():
             keep = np.flatnonzero(~done)
             index = torch.from_numpy(keep)

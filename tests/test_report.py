@@ -311,3 +311,19 @@ def test_the_report_carries_the_claim_ratios_differences_and_recovery_windows(re
     assert all(len(r["distance"]) == 1 for r in claim["recovery"])  # one window of 60 steps
     markdown = (out / "report.md").read_text()
     assert "## The damage claim" in markdown and "## Recovery after ablation" in markdown
+
+
+def test_a_task_without_bodies_is_refused_in_one_line(tmp_path, local_ray):
+    from metaheb.errors import UserError
+
+    run = train_small(
+        tmp_path / "runs",
+        "task.name=carracing",
+        "network.encoder=carracing_conv",
+        "task.max_steps=20",
+        "evolve.popsize=2",
+        "evolve.eval_every=0",
+    )
+    with pytest.raises(UserError, match=r"carracing has no bodies to damage: .*\(ant\)$"):
+        make_report([str(run)], tmp_path / "report", **GRID)
+    assert not (tmp_path / "report").exists()

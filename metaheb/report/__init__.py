@@ -23,6 +23,7 @@ from metaheb.report.grid import (
 )
 from metaheb.report.stats import compare, compared_pairs, group_arms
 from metaheb.runs import check_writable
+from metaheb.tasks import TASKS
 
 
 def make_report(
@@ -54,8 +55,14 @@ def make_report(
         raise UserError("a run directory is given twice")
     check_writable(out, "--out")
     agents = [load_report_agent(run, agent) for run in run_dirs]
-    if any(a.task.get("name", "ant") != "ant" for a in agents):
-        raise UserError("reports evaluate Ant morphologies: give runs of the ant task")
+    with_bodies = ", ".join(name for name, task in TASKS.items() if task.bodies)
+    for a in agents:
+        name = a.task.get("name", "ant")
+        if not TASKS[name].bodies:
+            raise UserError(
+                f"run {a.run!r} is a {name} run, and {name} has no bodies to damage: reports "
+                f"evaluate tasks with morphologies ({with_bodies})"
+            )
     steps = {a.task["max_steps"] for a in agents}
     if ablation_step is not None and ablation_step >= min(steps):
         raise UserError(f"--ablation-step {ablation_step} is past the episode end ({min(steps)})")

@@ -8,8 +8,8 @@ episodes in lockstep; every agent sees the same episode seeds (common random num
 agents), and a cell's numbers do not depend on where or beside what it ran, so a report is
 reproducible to the bit.
 
-Besides each episode's fitness, a cell records its recovery curve: the mean distance walked
-(x displacement from the start) at every ``CURVE_EVERY``-th step.
+Besides each episode's fitness, a cell records its recovery curve: the mean fitness so far (for
+the Ant, the distance walked) at every ``CURVE_EVERY``-th step.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from metaheb.evolve.evaluator import ray_session
 from metaheb.rollout import rollout_batch
 from metaheb.runs import Agent, HeldOutCurve, heldout_curve, load_agent
 from metaheb.seeding import episode_seeds
+from metaheb.tasks import Score
 from metaheb.tasks.morphologies import available_morphologies
 
 CURVE_EVERY = 10
@@ -140,18 +141,16 @@ def _evaluate_cell_remote(
     ]
     task, network = agent_setup(agent, overrides)
     max_steps = task.config.max_steps
-    x = np.full((len(seeds), max_steps), np.nan)  # x position after each step, while running
+    so_far = np.full((len(seeds), max_steps), np.nan)  # fitness so far after each step
 
-    def record(step: int, active: np.ndarray, envs: list) -> None:
-        x[active, step] = task.x_positions(envs)
+    def record(step: int, active: np.ndarray, envs: list, score: Score) -> None:
+        so_far[active, step] = score.fitness[active]
 
     genomes = torch.tensor(agent.genome)[None].repeat(len(seeds), 1)  # a copy: Ray's is read-only
     result = rollout_batch(task, network, genomes, seeds, morphology, on_step=record)
-    # Distance walked: fitness is the final x minus the start x, so start = final - fitness.
-    # An episode that ended early keeps its final distance for the rest of the curve.
+    # An episode that ended early keeps its final fitness for the rest of the curve.
     ended = np.arange(max_steps)[None, :] >= result.steps[:, None]
-    final_x = x[np.arange(len(seeds)), result.steps - 1]
-    walked = np.where(ended, result.fitness[:, None], x - (final_x - result.fitness)[:, None])
+    walked = np.where(ended, result.fitness[:, None], so_far)
     return Cell(
         morphology,
         level,

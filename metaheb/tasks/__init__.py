@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from metaheb.config import TaskConfig
 from metaheb.tasks.ant import AntTask
+from metaheb.tasks.base import Score, Task
 from metaheb.tasks.carracing import CarRacingTask
 
-TASKS = {"ant": AntTask, "carracing": CarRacingTask}
-Task = AntTask | CarRacingTask
+# Every task by its task.name; each meets the contract of tasks/base.py.
+TASKS: dict[str, type[Task]] = {"ant": AntTask, "carracing": CarRacingTask}
+
+__all__ = ["TASKS", "Score", "Task", "make_task"]
 
 
 def make_task(config: TaskConfig) -> Task:

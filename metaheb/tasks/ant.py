@@ -42,6 +42,8 @@ class AntTask:
     act_dim = 8
     output_activation = "tanh"
     output_rule_input = "squashed"  # the authors' Ant rule sees tanh(output), the action itself
+    fps = 20.0  # Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step
+    bodies = True  # envs/ant/*.xml: intact and damaged legs
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
@@ -129,7 +131,7 @@ def check_model(name: str, path: Path) -> None:
 
 
 class ForwardProgress:
-    """Fitness and early stop for a batch of Ant episodes, indexed by agent."""
+    """Fitness and early stop for a batch of Ant episodes, indexed by agent (a ``Score``)."""
 
     def __init__(self, start_x: np.ndarray, config: TaskConfig) -> None:
         self.config = config
@@ -137,6 +139,7 @@ class ForwardProgress:
         self.last_x = self.start_x.copy()
         self.negative_run = NegativeRun(len(start_x), config)
         self.steps = np.zeros(len(start_x), dtype=np.int64)
+        self.reward = np.zeros(len(start_x))  # the last step's progress, as fitness counts it
 
     def update(
         self, step: int, agents: np.ndarray, x: np.ndarray, fell: np.ndarray, broken: np.ndarray
@@ -146,6 +149,8 @@ class ForwardProgress:
         progress = x - self.last_x[agents]
         self.last_x[agents] = x
         self.steps[agents] = step + 1
+        counted = config.score_from == "reset" or step + 1 > config.burn_in
+        self.reward[agents] = progress if counted else 0.0
         if config.score_from == "policy" and step + 1 == config.burn_in:
             self.start_x[agents] = x  # the authors sum progress over policy steps only
         stalled = self.negative_run.update(step, agents, progress < 0)

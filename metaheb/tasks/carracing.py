@@ -67,6 +67,8 @@ class CarRacingTask:
     act_dim = 3
     output_activation = "tanh_sigmoid"
     output_rule_input = "linear"  # the authors' rule sees the output before tanh and sigmoid
+    fps = 50.0  # CarRacing-v3's own frame rate
+    bodies = False  # one car: no morphologies to damage
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
@@ -120,13 +122,14 @@ def frames(observations: list[np.ndarray], preprocess: str = "resize") -> np.nda
 
 
 class EpisodeReturn:
-    """Fitness (the return) and early stop for a batch of CarRacing episodes, indexed by agent."""
+    """The return and early stop of a batch of CarRacing episodes, indexed by agent (a Score)."""
 
     def __init__(self, count: int, config: TaskConfig) -> None:
         self.config = config
         self.fitness = np.zeros(count)
         self.negative_run = NegativeRun(count, config)
         self.steps = np.zeros(count, dtype=np.int64)
+        self.reward = np.zeros(count)  # the last step's reward
 
     def observe(
         self,
@@ -138,6 +141,7 @@ class EpisodeReturn:
         """Record step ``step`` (0-based) for ``agents``; return which of them are now done."""
         rewards, ended = outcome
         self.fitness[agents] += rewards
+        self.reward[agents] = rewards
         self.steps[agents] = step + 1
         stalled = self.negative_run.update(step, agents, rewards < 0)
         return ended | stalled | (step + 1 >= self.config.max_steps)
