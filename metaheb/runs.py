@@ -175,6 +175,7 @@ class RunDirectory:
 
     @staticmethod
     def default_name(task: str, model: str, seed: int) -> str:
+        task = task.replace(":", "-").replace("/", "-")  # gym:<id> as one plain name
         return f"{task}-{model}-s{seed}-{time.strftime('%Y%m%d-%H%M%S')}"
 
     def write_config(self, config: dict[str, Any]) -> None:

@@ -39,3 +39,17 @@ def train_small(out_dir, *overrides):
         ],
     )
     return train(config, echo=lambda line: None)
+
+
+def metaheb_cli(*args: str, cwd=None, timeout: float = 600):
+    """``metaheb ARGS`` in a fresh process, as a user types it; its output captured."""
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "metaheb.cli", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

@@ -49,6 +49,19 @@ TEXT_BAD = {
     "run.out_dir": ["''", "true", "[]"],
     "task.morphology_dir": ["true", "[]", "'/nonexistent/bodies'"],
     "ray.address": ["true", "[]"],
+    # a name from the list, or gym:<id> of a gymnasium MuJoCo body
+    "task.name": [
+        "nosuch",
+        "''",
+        "1",
+        "true",
+        "[]",
+        "gym:Nope-v1",
+        "gym:CartPole-v1",
+        "'gym:'",
+        "'gym:../x-v1'",
+        "'gym:HalfCheetah'",
+    ],
 }
 
 

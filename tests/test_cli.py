@@ -1,19 +1,11 @@
 """The command line: help, and bad input as one line with exit code 2 and nothing left behind."""
 
-import subprocess
-import sys
-
 import pytest
+from conftest import metaheb_cli
 
 
 def metaheb(*args, cwd):
-    return subprocess.run(
-        [sys.executable, "-m", "metaheb.cli", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return metaheb_cli(*args, cwd=cwd, timeout=120)
 
 
 def test_help_lists_train(tmp_path):

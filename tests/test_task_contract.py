@@ -9,13 +9,21 @@ from metaheb.networks import OUTPUT_ACTIVATIONS, PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.tasks import TASKS, make_task
 
+EXAMPLES = {"ant": "ant", "carracing": "carracing", "gym": "gym:Hopper-v5"}  # a name per task
 
-@pytest.mark.parametrize("name", list(TASKS))
-def test_every_task_states_its_facts_without_building_an_environment(name):
-    task = TASKS[name]
-    assert task.output_activation in OUTPUT_ACTIVATIONS
-    assert task.output_rule_input in ("squashed", "linear")
-    assert task.fps > 0 and isinstance(task.bodies, bool)
+
+def test_every_task_family_has_an_example():
+    assert set(EXAMPLES) == set(TASKS)
+
+
+@pytest.mark.parametrize("family", list(TASKS))
+def test_every_task_states_its_facts(family):
+    kind = TASKS[family]  # what a report or a network asks before any environment exists
+    assert kind.output_activation in OUTPUT_ACTIVATIONS
+    assert kind.output_rule_input in ("squashed", "linear")
+    assert isinstance(kind.bodies, bool)
+    task = make_task(TaskConfig(name=EXAMPLES[family]))
+    assert task.fps > 0 and task.obs_dim > 0 and task.act_dim > 0
     for method in ("envs", "reset", "step", "score"):
         assert callable(getattr(task, method))
 
@@ -49,3 +57,10 @@ def test_the_ant_s_step_rewards_add_up_to_its_fitness(score_from):
 def test_carracing_s_step_rewards_add_up_to_its_return():
     summed, fitness = rewards_and_fitness(TaskConfig(name="carracing", max_steps=40), [7, 8])
     assert np.allclose(summed, fitness) and np.all(fitness != 0)
+
+
+@pytest.mark.parametrize("fitness", ["distance", "return"])
+def test_a_gym_body_s_step_rewards_add_up_to_its_fitness(fitness):
+    config = TaskConfig(name="gym:HalfCheetah-v5", fitness=fitness, max_steps=80)
+    summed, result = rewards_and_fitness(config, [1, 2])
+    assert np.allclose(summed, result) and np.all(result != 0)

@@ -19,6 +19,7 @@ from metaheb.config.sections import (
     RayConfig,
     RunConfig,
     TaskConfig,
+    task_family,
 )
 
 __all__ = [
@@ -37,4 +38,5 @@ __all__ = [
     "config_from_dict",
     "load_config",
     "read_toml",
+    "task_family",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from metaheb.config.sections import SEARCHERS, SECTIONS, Config
+from metaheb.config.sections import SEARCHERS, SECTIONS, TASK_DEFAULTS, Config, task_family
 from metaheb.errors import UserError
 
 
@@ -106,6 +106,11 @@ def _one_line(section: str, err: ValidationError) -> str:
     if problem["type"] == "literal_error":
         choices = ", ".join(re.findall(r"'([^']*)'", problem["ctx"]["expected"]))
         return f"config key '{section}.{where}' is {problem['input']!r}; choose one of: {choices}"
+    if problem["type"] == "string_pattern_mismatch" and (section, where) == ("task", "name"):
+        return (
+            f"config key 'task.name' is {problem['input']!r}; choose one of: ant, carracing, "
+            "gym:<id> (a gymnasium MuJoCo locomotion id, e.g. gym:HalfCheetah-v5)"
+        )
     if problem["type"] == "string_pattern_mismatch":
         message = "must be a plain name: letters, digits and . _ + - (no slash, no leading .)"
     return f"config key '{section}.{where}'{item} {message}, got {problem['input']!r}"
@@ -126,10 +131,17 @@ def _validate(config: Config) -> None:
             f"evolve.popsize must be at least {searcher.min_popsize} for {evolve.algorithm}, "
             f"got {evolve.popsize}"
         )
-    if config.network.encoder != "none" and config.task.name == "ant":
+    family = task_family(config.task.name)
+    if config.network.encoder != "none" and family != "carracing":
         raise UserError(
-            f"network.encoder {config.network.encoder!r} reads pixels; the ant task gives a "
-            "state vector: use network.encoder=none"
+            f"network.encoder {config.network.encoder!r} reads pixels; the {config.task.name} "
+            "task gives a state vector: use network.encoder=none"
+        )
+    own = TASK_DEFAULTS[family]["fitness"]
+    if family != "gym" and config.task.fitness != own:
+        raise UserError(
+            f"task.fitness={config.task.fitness} is for gym:<id> tasks; {config.task.name}'s "
+            f"fitness is its {own}: leave task.fitness unset"
         )
     layers = len(config.network.hidden) + 1
     if any(layer >= layers for layer in config.task.ablation_layers):
@@ -137,17 +149,16 @@ def _validate(config: Config) -> None:
             f"task.ablation_layers names layers 0..{layers - 1} of a network with "
             f"{len(config.network.hidden)} hidden layers, got {config.task.ablation_layers}"
         )
-    if config.task.name == "carracing":
-        if config.network.encoder != "carracing_conv":
-            raise UserError(
-                "task.name=carracing gives pixels: use network.encoder=carracing_conv "
-                "(envs/carracing.toml)"
-            )
-        if config.task.morphologies != ["intact"] or config.task.failed_actuators:
-            raise UserError(
-                "task.morphologies and task.failed_actuators are Ant settings: leave them unset "
-                "for carracing"
-            )
+    if family == "carracing" and config.network.encoder != "carracing_conv":
+        raise UserError(
+            "task.name=carracing gives pixels: use network.encoder=carracing_conv "
+            "(envs/carracing.toml)"
+        )
+    if family != "ant" and (config.task.morphologies != ["intact"] or config.task.failed_actuators):
+        raise UserError(
+            "task.morphologies and task.failed_actuators are Ant settings: leave them unset "
+            f"for {config.task.name}"
+        )
     if config.task.burn_in >= config.task.max_steps:
         raise UserError("task.burn_in must be smaller than task.max_steps")
     if config.evolve.eval_every and config.task.burn_in >= config.evolve.eval_max_steps:

@@ -23,6 +23,8 @@ SECTION = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 # subfolder that ``metaheb runs`` would not list.
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 SEED_LIMIT = 2**32  # numpy's SeedSequence and gymnasium take seeds 0..2^32-1
+# The tasks by name (metaheb/tasks): two of their own, and any gymnasium id behind "gym:".
+TASK_NAME = r"^(ant|carracing|gym:[A-Za-z0-9_./-]+-v[0-9]+)$"
 
 
 @dataclass(frozen=True)
@@ -93,8 +95,16 @@ class RunConfig:
 
 @pydantic_dataclass(config=SECTION)
 class TaskConfig:
-    name: Annotated[Literal["ant", "carracing"], Doc("the environment")] = "ant"
+    name: Annotated[
+        Text,
+        Field(pattern=TASK_NAME),
+        Doc("the environment: ant, carracing, or gym:<id> (any gymnasium MuJoCo locomotion id)"),
+    ] = "ant"
     max_steps: Annotated[Count, Doc("the episode limit, burn-in included")] = 1000
+    fitness: Annotated[
+        Literal["distance", "return"] | None,
+        Doc("distance along +x (the Ant) or the env's return (CarRacing); unset: the task's"),
+    ] = None
     # Keys left unset (None) take the task's own value, as its authors' code has it (TASK_DEFAULTS).
     burn_in: Annotated[
         Steps | None, Doc("zero-action steps at the start, with no plasticity; unset: the task's")
@@ -172,19 +182,27 @@ class TaskConfig:
     ] = "resize"
 
     def __post_init__(self) -> None:
-        for key, value in TASK_DEFAULTS[self.name].items():
+        for key, value in TASK_DEFAULTS[task_family(self.name)].items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
+
+
+def task_family(name: str) -> str:
+    """The task a ``task.name`` is run by: ``ant``, ``carracing``, or ``gym`` for gym:<id>."""
+    return "gym" if name.startswith("gym:") else name
 
 
 # What an unset task key means, per task: the authors' code (Najarro & Risi 2020). The Ant: a
 # 40-step burn-in, then the early stop past policy step 200 after more than 30 negative steps;
 # CarRacing: no burn-in, the early stop from the first step after more than 20 negative rewards.
+# A gym:<id> body takes the Ant's early stop, with no burn-in (it starts on its feet).
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "ant": {"burn_in": 40, "early_stop_after": 200, "early_stop_patience": 30,
-            "early_stop_count": "after"},
+            "early_stop_count": "after", "fitness": "distance"},
     "carracing": {"burn_in": 0, "early_stop_after": 0, "early_stop_patience": 20,
-                  "early_stop_count": "always"},
+                  "early_stop_count": "always", "fitness": "return"},
+    "gym": {"burn_in": 0, "early_stop_after": 200, "early_stop_patience": 30,
+            "early_stop_count": "after", "fitness": "distance"},
 }  # fmt: skip
 
 

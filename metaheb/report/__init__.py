@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from metaheb.config import SEED_LIMIT, RayConfig
+from metaheb.config import SEED_LIMIT, RayConfig, task_family
 from metaheb.errors import UserError
 from metaheb.report.claim import claim
 from metaheb.report.documents import Grid, write_report
@@ -58,7 +58,7 @@ def make_report(
     with_bodies = ", ".join(name for name, task in TASKS.items() if task.bodies)
     for a in agents:
         name = a.task.get("name", "ant")
-        if not TASKS[name].bodies:
+        if not TASKS[task_family(name)].bodies:
             raise UserError(
                 f"run {a.run!r} is a {name} run, and {name} has no bodies to damage: reports "
                 f"evaluate tasks with morphologies ({with_bodies})"

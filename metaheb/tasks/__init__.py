@@ -5,17 +5,23 @@ A task knows nothing of networks, genomes or evolution (layer 1 of the design).
 
 from __future__ import annotations
 
-from metaheb.config import TaskConfig
+from metaheb.config import TaskConfig, task_family
 from metaheb.tasks.ant import AntTask
 from metaheb.tasks.base import Score, Task
 from metaheb.tasks.carracing import CarRacingTask
+from metaheb.tasks.gym_locomotion import GymLocomotionTask
 
-# Every task by its task.name; each meets the contract of tasks/base.py.
-TASKS: dict[str, type[Task]] = {"ant": AntTask, "carracing": CarRacingTask}
+# Every task by its family (config.sections.task_family: "gym" runs every gym:<id>); each meets
+# the contract of tasks/base.py.
+TASKS: dict[str, type[Task]] = {
+    "ant": AntTask,
+    "carracing": CarRacingTask,
+    "gym": GymLocomotionTask,
+}
 
 __all__ = ["TASKS", "Score", "Task", "make_task"]
 
 
 def make_task(config: TaskConfig) -> Task:
     """Build the task named by ``config.name`` (the config has already checked the name)."""
-    return TASKS[config.name](config)
+    return TASKS[task_family(config.name)](config)

@@ -2,8 +2,9 @@
 
 A task makes batched environments (one per agent) for a body, resets them with seeds, steps them
 with a batch of actions, and scores the episodes as they go; it knows nothing of networks,
-genomes or evolution. Its facts (sizes, output activation, replay frame rate, whether it has named
-bodies to damage) are class attributes, read without building environments.
+genomes or evolution. Its facts: the output activation, what the output layer's rule sees, and
+whether it has named bodies to damage are class attributes, read before any environment exists;
+sizes and the replay frame rate may depend on the environment (a gym:<id> task reads them there).
 
 The batched layout is EvoJAX's task split (Tang et al. 2022) kept for Python environments: one
 Python call steps the whole batch, so the per-step overhead is paid once per batch.
@@ -43,7 +44,7 @@ class Task(Protocol):
     act_dim: int
     output_activation: ClassVar[str]  # the network's output squashing (networks.OUTPUT_ACTIVATIONS)
     output_rule_input: ClassVar[str]  # what the output layer's rule sees: "squashed" or "linear"
-    fps: ClassVar[float]  # env steps per simulated second: the replay video's frame rate
+    fps: float  # env steps per simulated second: the replay video's frame rate
     bodies: ClassVar[bool]  # named morphologies (task.morphologies) that a report can damage
 
     def envs(self, count: int, morphology: str) -> list[Any]:

@@ -140,8 +140,10 @@ class EpisodeReturn:
     ) -> np.ndarray:
         """Record step ``step`` (0-based) for ``agents``; return which of them are now done."""
         rewards, ended = outcome
-        self.fitness[agents] += rewards
-        self.reward[agents] = rewards
+        config = self.config
+        counted = config.score_from == "reset" or step + 1 > config.burn_in  # as the Ant's
+        self.reward[agents] = rewards if counted else 0.0
+        self.fitness[agents] += self.reward[agents]
         self.steps[agents] = step + 1
         stalled = self.negative_run.update(step, agents, rewards < 0)
-        return ended | stalled | (step + 1 >= self.config.max_steps)
+        return ended | stalled | (step + 1 >= config.max_steps)
