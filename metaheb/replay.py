@@ -1,8 +1,7 @@
 """Replay one agent's episode: its fitness, an mp4 of it, and a figure of its weights over time.
 
-Video: MuJoCo renders offscreen (``MUJOCO_GL``, set to egl by ``metaheb/__init__``; osmesa where
-no EGL device exists) from a camera that follows the
-torso; each frame carries the step and the fitness so far; imageio's ffmpeg plugin
+Video: each frame is the task's own (``task.frames``: a camera following a MuJoCo body, or the
+environment's rendering) and carries the step and the fitness so far; imageio's ffmpeg plugin
 writes the mp4 (no system ffmpeg needed). The weight figure shows, per layer, the mean |w| over
 the episode and the distribution of the weights at a few moments, with the ablation step marked.
 Files are written to a temporary name and renamed, so an interrupted replay leaves nothing.
@@ -14,7 +13,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import mujoco
 import numpy as np
 import torch
 
@@ -23,6 +21,7 @@ from metaheb.evaluate import agent_setup
 from metaheb.rollout import BatchResult, WeightStats, rollout_batch
 from metaheb.runs import Agent
 from metaheb.tasks import Score
+from metaheb.tasks.base import FrameSource
 
 
 @dataclass
@@ -45,7 +44,7 @@ def replay_agent(
     task, network = agent_setup(agent, overrides)
     config = task.config
     morphology = config.morphologies[0]
-    writer = _VideoWriter(video, size, task.fps) if video else None
+    writer = _VideoWriter(video, task.frames(size), task.fps) if video else None
     try:
         result: BatchResult = rollout_batch(
             task,
@@ -65,47 +64,34 @@ def replay_agent(
 
 
 class _VideoWriter:
-    """Renders the single agent's env after each step into an mp4, atomically."""
+    """Records the single agent's env after each step into an mp4, atomically."""
 
-    def __init__(self, path: Path, size: tuple[int, int], fps: float) -> None:
+    def __init__(self, path: Path, frames: FrameSource, fps: float) -> None:
         import imageio.v2 as imageio
 
         self.path = path
         self.tmp = path.with_name(f".{path.name}.tmp.mp4")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.writer = imageio.get_writer(self.tmp, fps=fps, codec="libx264", macro_block_size=1)
-        self.size = size
-        self.renderer: mujoco.Renderer | None = None
-        self.camera = mujoco.MjvCamera()
+        self.source = frames
         self.frames = 0
 
     def capture(self, step: int, agents: np.ndarray, envs: list, score: Score) -> None:
         if not len(envs):
             return
-        env = envs[0]
         caption = f"step {step + 1}   fitness {score.fitness[agents[0]]:+.2f}"
-        if not hasattr(env, "data"):  # CarRacing: gymnasium's own frame at window size
-            self.writer.append_data(_overlay(env.render(), caption))
-            self.frames += 1
-            return
-        if self.renderer is None:
-            self.renderer = mujoco.Renderer(env.model, *self.size)
-            self.camera.type = mujoco.mjtCamera.mjCAMERA_TRACKING
-            self.camera.trackbodyid = 1  # the torso
-            self.camera.distance, self.camera.elevation = 4.0, -20.0
-        self.renderer.update_scene(env.data, camera=self.camera)
-        self.writer.append_data(_overlay(self.renderer.render(), caption))
+        self.writer.append_data(_overlay(self.source.frame(envs[0]), caption))
         self.frames += 1
 
     def finish(self) -> int:
         self.writer.close()
-        if self.renderer is not None:
-            self.renderer.close()
+        self.source.close()
         os.replace(self.tmp, self.path)
         return self.frames
 
     def abort(self) -> None:
         self.writer.close()
+        self.source.close()
         self.tmp.unlink(missing_ok=True)
 
 

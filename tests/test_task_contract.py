@@ -24,7 +24,7 @@ def test_every_task_states_its_facts(family):
     assert isinstance(kind.bodies, bool)
     task = make_task(TaskConfig(name=EXAMPLES[family]))
     assert task.fps > 0 and task.obs_dim > 0 and task.act_dim > 0
-    for method in ("envs", "reset", "step", "score"):
+    for method in ("envs", "reset", "step", "score", "frames"):
         assert callable(getattr(task, method))
 
 

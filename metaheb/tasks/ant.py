@@ -33,6 +33,7 @@ from metaheb.config import TaskConfig
 from metaheb.errors import UserError
 from metaheb.tasks.ant_observation import SIZES, AntObservation
 from metaheb.tasks.early_stop import NegativeRun
+from metaheb.tasks.frames import TrackingCamera
 from metaheb.tasks.morphologies import morphology_path
 
 
@@ -111,6 +112,10 @@ class AntTask:
     @staticmethod
     def x_positions(envs: list[gym.Env]) -> np.ndarray:
         return np.array([env.unwrapped.data.qpos[0] for env in envs])
+
+    def frames(self, size: tuple[int, int]) -> TrackingCamera:
+        """Replay's video frames: the camera follows the body."""
+        return TrackingCamera(size)
 
     def score(self, envs: list[gym.Env]) -> ForwardProgress:
         return ForwardProgress(self.x_positions(envs), self.config)

@@ -36,6 +36,16 @@ class Score(Protocol):
         ...
 
 
+class FrameSource(Protocol):
+    """Video frames of an environment (``metaheb.tasks.frames``)."""
+
+    def frame(self, env: Any) -> np.ndarray:
+        """The env now, as an (height, width, 3) uint8 image."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class Task(Protocol):
     """Batched environments for one task, and how their episodes are scored."""
 
@@ -66,4 +76,8 @@ class Task(Protocol):
 
     def score(self, envs: list[Any]) -> Score:
         """A new score for episodes just reset in ``envs``."""
+        ...
+
+    def frames(self, size: tuple[int, int]) -> FrameSource:
+        """Where replay's video frames come from; ``size`` (height, width) where it is chosen."""
         ...

@@ -35,6 +35,7 @@ from gymnasium.envs.box2d.car_racing import CarRacing
 from metaheb.config import TaskConfig
 from metaheb.tasks.carracing_render import FastCarRacing
 from metaheb.tasks.early_stop import NegativeRun
+from metaheb.tasks.frames import OwnRendering
 
 CROP = (slice(0, 84), slice(6, 90))
 SIZE = 84
@@ -104,6 +105,10 @@ class CarRacingTask:
             observations.append(obs)
             ended[k] = terminated or truncated
         return frames(observations, self.config.preprocess), (rewards, ended)
+
+    def frames(self, size: tuple[int, int]) -> OwnRendering:
+        """Replay's video frames: gymnasium's own frame, at its window size."""
+        return OwnRendering()
 
     def score(self, envs: list[gym.Env]) -> EpisodeReturn:
         return EpisodeReturn(len(envs), self.config)

@@ -23,6 +23,7 @@ from metaheb.config import TaskConfig
 from metaheb.errors import UserError
 from metaheb.tasks.ant import ForwardProgress
 from metaheb.tasks.carracing import EpisodeReturn
+from metaheb.tasks.frames import TrackingCamera
 
 PREFIX = "gym:"
 
@@ -105,6 +106,10 @@ class GymLocomotionTask:
             ended[k] = terminated or truncated
         broken = ~np.isfinite(observations).all(axis=1) | ~np.isfinite(rewards)
         return observations, (rewards, ended, broken)
+
+    def frames(self, size: tuple[int, int]) -> TrackingCamera:
+        """Replay's video frames: the camera follows the body."""
+        return TrackingCamera(size)
 
     def score(self, envs: list[gym.Env]) -> ForwardProgress | EpisodeReturn:
         if self.config.fitness == "return":
