@@ -142,6 +142,7 @@ def _recovery_of(distance: list[float], unablated: list[float]) -> Recovery:
         (0.2, 0.5, 1.0, "lasting damage"),  # won back less than half the 80% loss
         (0.95, 0.5, 1.0, "lasting damage"),  # fine at first, lost later
         (0.3, 0.3, -0.2, "no walk"),  # the unablated episode goes nowhere: nothing to lose
+        (0.0, 0.03, 0.03, "no walk"),  # 0.3 m per 1000 steps is not walking either
     ],
 )
 def test_recovery_kind_reads_the_windows_after_the_ablation_and_at_the_end(

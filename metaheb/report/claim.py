@@ -168,6 +168,9 @@ def recovery(arm: str, members: list[AgentResult], morphology: str, level: float
 
 
 LOSS = 0.1  # a window this much below its unablated twin is a drop, not noise
+# Below this distance per window (0.1 m per 100 steps: 1 m per 1000) the unablated episode is not
+# walking, and a ratio of two windows is noise over noise.
+WALKING = 0.1
 
 
 def window_pair(recovery: Recovery) -> tuple[int, int, int]:
@@ -184,10 +187,10 @@ def recovery_kind(recovery: Recovery) -> str:
     ``insensitive``: neither the window after the ablation nor the last window lose ``LOSS`` of
     the unablated distance; ``re-learning``: the window after does, and the last window has won
     back at least half of that loss; ``lasting damage``: otherwise. ``no walk`` when the
-    unablated episode does not move forward in those windows (nothing to lose).
+    unablated episode walks less than ``WALKING`` in either window (nothing to lose).
     """
     _, after, last = window_pair(recovery)
-    if min(recovery.unablated[after], recovery.unablated[last]) <= 0:
+    if min(recovery.unablated[after], recovery.unablated[last]) < WALKING:
         return "no walk"
     loss_after = 1 - recovery.distance[after] / recovery.unablated[after]
     loss_last = 1 - recovery.distance[last] / recovery.unablated[last]
