@@ -18,7 +18,7 @@ import torch
 from metaheb.config import apply_overrides, config_from_dict
 from metaheb.encoders import FEATURES
 from metaheb.errors import UserError
-from metaheb.networks import PolicyNetwork
+from metaheb.networks import PolicyNetwork, check_encoder
 from metaheb.rollout import evaluate_batch
 from metaheb.runs import Agent, load_agent
 from metaheb.seeding import episode_seeds
@@ -71,11 +71,11 @@ def agent_setup(agent: Agent, overrides: list[str]) -> tuple[Task, PolicyNetwork
     for item in overrides:
         if not item.startswith("task."):
             raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
-    # The task is checked against the agent's encoder: pixels need one, a state vector none.
-    saved = {"task": saved_task(agent), "network": {"encoder": agent.meta["network"]["encoder"]}}
+    saved = {"task": saved_task(agent)}
     config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
     task, network = make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
+    check_encoder(network.encoder, task)
     inputs = FEATURES.get(network.encoder, task.obs_dim)
     if (network.sizes[0], network.sizes[-1]) != (inputs, task.act_dim):
         raise UserError(

@@ -27,6 +27,7 @@ import torch
 from metaheb.bottleneck import assign, gather_rules
 from metaheb.config import NetworkConfig
 from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
+from metaheb.errors import UserError
 from metaheb.genome import GenomeLayout, Segment
 from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
 
@@ -90,6 +91,7 @@ class PolicyNetwork:
     @classmethod
     def of_task(cls, config: NetworkConfig, task: Any) -> PolicyNetwork:
         """The network of ``config`` for a task object: its sizes, output and rule input."""
+        check_encoder(config.encoder, task)
         return cls.for_task(
             config, task.obs_dim, task.act_dim, task.output_activation, task.output_rule_input
         )
@@ -227,3 +229,19 @@ def batched_matvec(weights: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     if weights.shape[0] == 1:
         return batched_matvec(weights.expand(2, -1, -1), inputs.expand(2, -1))[:1]
     return torch.bmm(inputs.unsqueeze(1), weights.transpose(1, 2)).squeeze(1)
+
+
+def check_encoder(encoder: str, task: Any) -> None:
+    """The network's input stage must be the one the task needs (``task.encoder``): pixels need
+    their convolutions, a state vector none."""
+    if encoder == task.encoder:
+        return
+    name = task.config.name
+    if task.encoder == "none":
+        raise UserError(
+            f"network.encoder {encoder!r} reads pixels; task.name={name} gives a state vector: "
+            "use network.encoder=none"
+        )
+    raise UserError(
+        f"task.name={name} gives pixels: use network.encoder={task.encoder} (envs/carracing.toml)"
+    )

@@ -52,7 +52,6 @@ def test_the_return_is_the_fitness_and_a_car_without_new_tiles_stops():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        (["task.name=carracing"], "use network.encoder=carracing_conv"),
         ([*CAR, "task.morphologies=['damaged_back']"], "Ant settings"),
         ([*CAR, "task.renderer=pygame"], "choose one of: fast, gymnasium"),
     ],

@@ -67,7 +67,6 @@ def test_a_number_given_for_a_name_is_its_text():
         (["evolve"], "not key=value"),
         (["nosuch.key=1"], "unknown config section"),
         (["popsize=3"], "dotted key"),
-        (["network.encoder=carracing_conv"], "reads pixels"),
         (["network.rule=ABCDE"], "choose one of: A, AD"),
     ],
 )
@@ -159,3 +158,21 @@ def test_metaheb_config_of_one_section_and_of_an_unknown_one():
     assert unknown.stderr.strip().splitlines() == [
         "metaheb: error: unknown config section 'evolv'; known: run, task, network, evolve, ray"
     ]
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["network.encoder=carracing_conv"], "reads pixels; task.name=ant gives a state vector"),
+        (["task.name=carracing"], "task.name=carracing gives pixels: use network.encoder=carr"),
+    ],
+)
+def test_a_network_input_the_task_does_not_give_is_one_line(overrides, message):
+    # The task says what its input needs (task.encoder); the network is checked as it is built.
+    from metaheb.networks import PolicyNetwork
+    from metaheb.tasks import make_task
+
+    config = load_config(None, overrides)
+    with pytest.raises(UserError, match=message) as info:
+        PolicyNetwork.of_task(config.network, make_task(config.task))
+    assert "\n" not in str(info.value)

@@ -22,6 +22,7 @@ def test_every_task_states_its_facts(family):
     assert kind.output_activation in OUTPUT_ACTIVATIONS
     assert kind.output_rule_input in ("squashed", "linear")
     assert isinstance(kind.bodies, bool)
+    assert kind.encoder in ("none", "carracing_conv")
     task = make_task(TaskConfig(name=EXAMPLES[family]))
     assert task.fps > 0 and task.obs_dim > 0 and task.act_dim > 0
     for method in ("envs", "reset", "step", "score", "frames"):

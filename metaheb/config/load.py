@@ -132,11 +132,6 @@ def _validate(config: Config) -> None:
             f"got {evolve.popsize}"
         )
     family = task_family(config.task.name)
-    if config.network.encoder != "none" and family != "carracing":
-        raise UserError(
-            f"network.encoder {config.network.encoder!r} reads pixels; the {config.task.name} "
-            "task gives a state vector: use network.encoder=none"
-        )
     own = TASK_DEFAULTS[family]["fitness"]
     if family != "gym" and config.task.fitness != own:
         raise UserError(
@@ -148,11 +143,6 @@ def _validate(config: Config) -> None:
         raise UserError(
             f"task.ablation_layers names layers 0..{layers - 1} of a network with "
             f"{len(config.network.hidden)} hidden layers, got {config.task.ablation_layers}"
-        )
-    if family == "carracing" and config.network.encoder != "carracing_conv":
-        raise UserError(
-            "task.name=carracing gives pixels: use network.encoder=carracing_conv "
-            "(envs/carracing.toml)"
         )
     if family != "ant" and (config.task.morphologies != ["intact"] or config.task.failed_actuators):
         raise UserError(

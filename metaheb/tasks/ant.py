@@ -45,6 +45,7 @@ class AntTask:
     output_rule_input = "squashed"  # the authors' Ant rule sees tanh(output), the action itself
     fps = 20.0  # Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step
     bodies = True  # envs/ant/*.xml: intact and damaged legs
+    encoder = "none"  # a state vector needs no encoder
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config

@@ -3,7 +3,8 @@
 A task makes batched environments (one per agent) for a body, resets them with seeds, steps them
 with a batch of actions, and scores the episodes as they go; it knows nothing of networks,
 genomes or evolution. Its facts: the output activation, what the output layer's rule sees, and
-whether it has named bodies to damage are class attributes, read before any environment exists;
+whether it has named bodies to damage, and the network encoder its input needs are class
+attributes, read before any environment exists;
 sizes and the replay frame rate may depend on the environment (a gym:<id> task reads them there).
 
 The batched layout is EvoJAX's task split (Tang et al. 2022) kept for Python environments: one
@@ -56,6 +57,7 @@ class Task(Protocol):
     output_rule_input: ClassVar[str]  # what the output layer's rule sees: "squashed" or "linear"
     fps: float  # env steps per simulated second: the replay video's frame rate
     bodies: ClassVar[bool]  # named morphologies (task.morphologies) that a report can damage
+    encoder: ClassVar[str]  # the network's input stage it needs (network.encoder), e.g. "none"
 
     def envs(self, count: int, morphology: str) -> list[Any]:
         """``count`` environments of a body, created once per process and reused."""

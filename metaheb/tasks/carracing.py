@@ -70,6 +70,7 @@ class CarRacingTask:
     output_rule_input = "linear"  # the authors' rule sees the output before tanh and sigmoid
     fps = 50.0  # CarRacing-v3's own frame rate
     bodies = False  # one car: no morphologies to damage
+    encoder = "carracing_conv"  # what its pixels need: the evolved convolutions
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config

@@ -70,6 +70,7 @@ class GymLocomotionTask:
     output_activation = "tanh"
     output_rule_input = "squashed"  # as the Ant: the output layer's rule sees the action
     bodies = False  # one body, the environment's own
+    encoder = "none"  # a state vector needs no encoder
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config
