@@ -12,6 +12,7 @@ from metaheb.config import TaskConfig, load_config
 from metaheb.errors import UserError
 from metaheb.runs import read_metrics
 from metaheb.tasks import make_task
+from metaheb.tasks.gym_locomotion import quiet_compile
 
 BODIES = {"HalfCheetah-v5": (17, 6), "Hopper-v5": (11, 3)}  # observations, motors
 
@@ -62,7 +63,8 @@ def test_a_gym_body_trains_replays_to_mp4_and_evaluates(tmp_path, env_id):
 def test_the_task_steps_the_body_as_gymnasium_does_and_scores_its_distance():
     config = TaskConfig(name="gym:HalfCheetah-v5", max_steps=50)
     task = make_task(config)
-    reference = gym.make("HalfCheetah-v5")  # with gymnasium's own wrappers
+    with quiet_compile():  # MuJoCo would log gymnasium's deprecated attribute to the cwd
+        reference = gym.make("HalfCheetah-v5")  # with gymnasium's own wrappers
     envs = task.envs(1, "intact")
     obs = task.reset(envs, [11])
     expected, _ = reference.reset(seed=11)

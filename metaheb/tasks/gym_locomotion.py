@@ -29,7 +29,7 @@ PREFIX = "gym:"
 
 
 @contextmanager
-def _quiet_compile() -> Iterator[None]:
+def quiet_compile() -> Iterator[None]:
     """Drop MuJoCo's warnings while a gymnasium body compiles.
 
     Some of gymnasium's own model files use attributes MuJoCo now deprecates (HalfCheetah's
@@ -48,7 +48,7 @@ def make_env(env_id: str) -> gym.Env:
     """The unwrapped environment (the episode limit and early stop are metaheb's); one line if
     the id is unknown or not a MuJoCo body with continuous actions."""
     try:
-        with _quiet_compile():
+        with quiet_compile():
             env = gym.make(env_id).unwrapped
     except gym.error.Error as err:
         raise UserError(
