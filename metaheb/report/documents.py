@@ -1,17 +1,13 @@
 """A report's files: ``report.json`` (every raw number), ``report.md`` and ``report.html``.
 
-The Markdown and the HTML are two renderings of one list of blocks (headings, paragraphs,
-tables, figures), so they cannot say different things. The HTML is self-contained: figures are
-inline PNG data, no script, no stylesheet or font fetched, so it opens with no network. The
-Markdown links the same figures, written as PNG files beside it. Every file is written
+The Markdown and the HTML are two renderings (``render.py``) of one list of blocks, so they
+cannot say different things; the figures are PNG files beside the Markdown. Every file is written
 atomically; ``report.json`` holds no timestamp or path of this machine beyond the runs as given,
 so the same runs and seeds give the same bytes.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import math
 from dataclasses import dataclass
@@ -23,6 +19,7 @@ from metaheb.report.claim import Claim
 from metaheb.report.claim_document import claim_blocks, claim_json
 from metaheb.report.figures import heatmap, learning_curves, recovery_curves
 from metaheb.report.grid import AgentResult
+from metaheb.report.render import to_html, to_markdown
 from metaheb.report.stats import Arm, Comparison
 from metaheb.runs import atomic_write_bytes
 
@@ -332,57 +329,6 @@ def _curve_range(results: list[AgentResult]) -> tuple[float, float]:
     low, high = _finite_range([v for r in results for c in r.cells for v in c.curve])
     pad = 0.05 * (high - low)
     return (low - pad, high + pad)
-
-
-def to_markdown(blocks: list[Block]) -> str:
-    lines: list[str] = []
-    for kind, value in blocks:
-        if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + value, ""]
-        elif kind == "p":
-            lines += [value, ""]
-        elif kind == "table":
-            lines.append("| " + " | ".join(value.header) + " |")
-            lines.append("|" + "---|" * len(value.header))
-            lines += ["| " + " | ".join(row) + " |" for row in value.rows]
-            lines.append("")
-        elif kind == "figure":
-            lines += [f"![{value.caption}](figures/{value.name})", ""]
-    return "\n".join(lines)
-
-
-STYLE = (
-    "body{font-family:sans-serif;max-width:70em;margin:2em auto;padding:0 1em}"
-    "table{border-collapse:collapse;margin:.5em 0 1em}td,th{border:1px solid #bbb;"
-    "padding:.2em .6em;text-align:right}td:first-child,th:first-child{text-align:left}"
-    "img{max-width:100%}figcaption{font-size:.9em;color:#444}"
-)
-
-
-def to_html(blocks: list[Block]) -> str:
-    escape = html.escape
-    parts = [
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Robustness report</title>"
-        f"<style>{STYLE}</style></head><body>"
-    ]
-    for kind, value in blocks:
-        if kind in ("h1", "h2", "h3", "p"):
-            parts.append(f"<{kind}>{escape(value)}</{kind}>")
-        elif kind == "table":
-            head = "".join(f"<th>{escape(h)}</th>" for h in value.header)
-            body = "".join(
-                "<tr>" + "".join(f"<td>{escape(cell)}</td>" for cell in row) + "</tr>"
-                for row in value.rows
-            )
-            parts.append(f"<table><tr>{head}</tr>{body}</table>")
-        elif kind == "figure":
-            data = base64.b64encode(value.png).decode()
-            parts.append(
-                f"<figure><img alt='{escape(value.caption)}' src='data:image/png;base64,{data}'>"
-                f"<figcaption>{escape(value.caption)}</figcaption></figure>"
-            )
-    parts.append("</body></html>\n")
-    return "\n".join(parts)
 
 
 def write_report(

@@ -28,7 +28,7 @@ from metaheb.config import read_toml
 from metaheb.errors import UserError
 from metaheb.report.blocks import Table, fmt
 from metaheb.report.claim import Recovery, recovery_kind, window_pair
-from metaheb.report.documents import to_markdown
+from metaheb.report.render import to_markdown
 from metaheb.runs import atomic_write_bytes
 
 AU_PER_METRE = 1 / 0.0165  # the paper's progress term: metres per control step of 0.0165 s
