@@ -75,7 +75,19 @@ def _relative(part: float, whole: float) -> str:
     return fmt(part / whole) if whole > 0 else "-"
 
 
-def _recovery_row(recovery: Recovery) -> list[str]:
+RECOVERY_HEADER = [
+    "arm, body",
+    "ablated",
+    "window before",
+    "window after",
+    "last window",
+    "after / unablated",
+    "last / unablated",
+    "reads as",
+]
+
+
+def recovery_row(recovery: Recovery) -> list[str]:
     """Windows just before and after the ablation, and the last one, against unablated."""
     before, after, last = window_pair(recovery)
     return [
@@ -150,17 +162,8 @@ def claim_blocks(claim: Claim) -> list[Block]:
             (
                 "table",
                 Table(
-                    [
-                        "arm, body",
-                        "ablated",
-                        "window before",
-                        "window after",
-                        "last window",
-                        "after / unablated",
-                        "last / unablated",
-                        "reads as",
-                    ],
-                    [_recovery_row(r) for r in claim.recoveries],
+                    RECOVERY_HEADER,
+                    [recovery_row(r) for r in claim.recoveries],
                 ),
             ),
         ]

@@ -27,7 +27,8 @@ from summarize import PAPER, summarise  # scripts/reproduce/ is on sys.path when
 from metaheb.config import read_toml
 from metaheb.errors import UserError
 from metaheb.report.blocks import Table, fmt
-from metaheb.report.claim import Recovery, recovery_kind, window_pair
+from metaheb.report.claim import Recovery, recovery_kind
+from metaheb.report.claim_document import RECOVERY_HEADER, recovery_row
 from metaheb.report.render import to_markdown
 from metaheb.runs import atomic_write_bytes
 
@@ -297,22 +298,10 @@ def runs_table(report: dict) -> Table:
 
 
 def recovery_table(report: dict) -> Table:
-    rows = []
-    for r in report["claim"]["recovery"]:
-        if r["morphology"] not in ("intact", UNSEEN):
-            continue
-        recovery = recovery_of(r)
-        windows = window_pair(recovery)
-        rows.append(
-            [
-                f"{r['arm']}, {r['morphology']}",
-                f"{r['level']:.0%}",
-                *(f"{fmt(r['distance'][k])} / {fmt(r['unablated'][k])}" for k in windows),
-                recovery_kind(recovery),
-            ]
-        )
-    header = ["arm, body", "ablated", "window before", "window after", "last window", "reads as"]
-    return Table(header, rows)
+    """The report's own recovery rows (claim_document.recovery_row): intact and unseen leg."""
+    recoveries = [recovery_of(r) for r in report["claim"]["recovery"]]
+    rows = [recovery_row(r) for r in recoveries if r.morphology in ("intact", UNSEEN)]
+    return Table(RECOVERY_HEADER, rows)
 
 
 def copy_figures(report_dir: Path, figures: Path) -> list[str]:
