@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from metaheb.agent_names import AGENTS
 from metaheb.config import SEARCHERS, SEED_LIMIT, Config, load_config
 from metaheb.errors import UserError
 
@@ -152,10 +153,11 @@ def replay(
 @click.option("--seed", default=0, show_default=True, help="Seed of the episode seeds.")
 @click.option(
     "--agent",
-    type=click.Choice(["best", "center"]),
+    type=click.Choice(list(AGENTS)),
     default="best",
     show_default=True,
-    help="Each run's best member, or its final search centre.",
+    help="Each run's best member (best), final search centre (center), or the centre with the "
+    "best held-out score (best_center; the report's episodes are not the held-out ones).",
 )
 @click.option("--morphologies", help="Comma-separated [default: every morphology in envs/ant].")
 @click.option(

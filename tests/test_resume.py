@@ -12,7 +12,7 @@ import torch
 from metaheb.config import load_config
 from metaheb.errors import UserError
 from metaheb.evolve.trainer import resume, train
-from metaheb.runs import read_metrics, summarize_runs
+from metaheb.runs import load_agent, read_metrics, summarize_runs
 
 SMALL = [
     "task.max_steps=40",
@@ -64,6 +64,8 @@ def test_resume_after_an_interruption_matches_an_uninterrupted_run(tmp_path, loc
     resume(cut, echo=lambda line: None)
     assert comparable(cut) == comparable(whole)
     assert ["heldout" in record for record in read_metrics(cut)] == [False, True, False, True]
+    kept = [load_agent(run / "agents" / "best_center.safetensors") for run in (cut, whole)]
+    assert kept[0].meta == kept[1].meta and (kept[0].genome == kept[1].genome).all()
     with pytest.raises(UserError, match="already complete"):
         resume(cut, echo=lambda line: None)
 

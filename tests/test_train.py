@@ -75,6 +75,22 @@ def test_run_directory_holds_config_metrics_and_a_replayable_agent(tmp_path, loc
     assert heldout["mean"] == pytest.approx(np.mean(episodes.fitness))
 
 
+def test_best_center_is_the_centre_of_the_best_held_out_evaluation(tmp_path, local_ray):
+    run, _ = small_run(tmp_path, "evolve.generations=4", "evolve.eval_every=1", "run.name=job")
+    metrics = read_metrics(run)
+    scores = [metrics[0]["heldout_start"]["mean"]] + [m["heldout"]["mean"] for m in metrics]
+    best = load_agent(run / "agents" / "best_center.safetensors")
+    assert best.meta["heldout"] == max(scores)
+    assert best.meta["generation"] == int(np.argmax(scores)) - 1  # -1: the starting centre
+    # Scored again on the held-out seeds, the saved genome gives the score that chose it.
+    network = PolicyNetwork.from_dict(best.meta["network"])
+    task = make_task(dataclasses.replace(load_config(None, SMALL).task, max_steps=80))
+    episodes = rollout_batch(
+        task, network, torch.from_numpy(best.genome)[None].repeat(3, 1), heldout_seeds(3)
+    )
+    assert np.mean(episodes.fitness) == pytest.approx(best.meta["heldout"])
+
+
 def test_fitness_does_not_depend_on_the_number_of_workers(tmp_path, local_ray):
     one, _ = small_run(tmp_path, "ray.num_workers=1", "run.name=one")
     two, _ = small_run(tmp_path, "ray.num_workers=2", "run.name=two")

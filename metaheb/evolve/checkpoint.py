@@ -1,14 +1,14 @@
 """Checkpoints that resume a run exactly, loadable with ``torch.load(weights_only=True)``.
 
 A checkpoint holds only tensors, numbers and strings: the number of finished generations, the
-best fitness so far, the searcher's state and every random generator's state. The searcher's
-state is read generically: every tensor and number reachable from the searcher through its
-attributes, dicts and tuples (EvoTorch's CMA-ES matrices and paths, PGPE's distribution and
-ClipUp velocity, SNES's distribution, metaheb's OpenES state), keyed by its path, and written
-back along the same paths; PGPE and SNES also keep their last evaluated population, whose
-gradient they take at the start of the next step. The problem's generator, which EvoTorch's
-searchers sample from, is saved beside it, so the next generation draws what an uninterrupted
-run would have drawn.
+best fitness and the best held-out score so far (absent, -inf, in checkpoints of earlier
+versions), the searcher's state and every random generator's state. The searcher's state is read
+generically: every tensor and number reachable from the searcher through its attributes, dicts
+and tuples (EvoTorch's CMA-ES matrices and paths, PGPE's distribution and ClipUp velocity,
+SNES's distribution, metaheb's OpenES state), keyed by its path, and written back along the same
+paths; PGPE and SNES also keep their last evaluated population, whose gradient they take at the
+start of the next step. The problem's generator, which EvoTorch's searchers sample from, is
+saved beside it, so the next generation draws what an uninterrupted run would have drawn.
 """
 
 from __future__ import annotations
@@ -147,11 +147,13 @@ def save_checkpoint(
     best_fitness: float,
     searcher: SearchAlgorithm,
     problem: Problem,
+    best_heldout: float = -float("inf"),
 ) -> None:
     payload = {
         "version": CHECKPOINT_VERSION,
         "generations_done": generations_done,
         "best_fitness": best_fitness,
+        "best_heldout": best_heldout,
         "searcher": searcher_state(searcher),
         "problem_generator": problem.generator.get_state(),
     }
@@ -194,6 +196,9 @@ def _checkpoint_problem(checkpoint: Any) -> str:
         return f"has no valid generations_done ({done!r})"
     if isinstance(best, bool) or not isinstance(best, int | float):
         return f"has no valid best_fitness ({best!r})"
+    heldout = checkpoint.get("best_heldout", 0.0)
+    if isinstance(heldout, bool) or not isinstance(heldout, int | float):
+        return f"has no valid best_heldout ({heldout!r})"
     if not isinstance(checkpoint.get("searcher"), dict):
         return "has no searcher state"
     generator = checkpoint.get("problem_generator")

@@ -3,10 +3,11 @@
 Read top to bottom: build the task, network and searcher from the config; then each generation
 one ``searcher.step()`` (ask -> Ray evaluation -> tell), every ``evolve.eval_every`` generations
 the search centre on held-out episodes (``heldout.py``; also the starting centre, in the first
-record), one metrics record, the best agent so far and a checkpoint written to the run
-directory. ``resume`` rebuilds the same objects from a
-run directory, restores the checkpoint and continues: the metrics it writes are those an
-uninterrupted run writes.
+record), one metrics record, the best agent so far, the centre with the best held-out score so
+far (``best_center``: a centre's score swings between evaluations, and the report scores it on
+other episodes than the ones that chose it) and a checkpoint written to the run directory.
+``resume`` rebuilds the same objects from a run directory, restores the checkpoint and
+continues: the metrics it writes are those an uninterrupted run writes.
 """
 
 from __future__ import annotations
@@ -108,10 +109,11 @@ def _evolve(
         network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
     )
     searcher = make_searcher(config.evolve, problem, config.run.seed, network.genome_layout)
-    start, best_fitness = 0, -np.inf
+    start, best_fitness, best_heldout = 0, -np.inf, -np.inf
     if checkpoint is not None:
         restore(checkpoint, searcher, problem)
         start, best_fitness = checkpoint["generations_done"], checkpoint["best_fitness"]
+        best_heldout = checkpoint.get("best_heldout", -np.inf)
         run.truncate_metrics(start)  # a generation cut off after its metrics line runs again
     agent_meta = {
         "task": vars(config.task),
@@ -124,6 +126,9 @@ def _evolve(
     heldout_start = None
     if start == 0 and heldout.every:
         heldout_start = heldout.evaluate(search_center(searcher))
+        best_heldout = _keep_best_center(
+            run, search_center(searcher), heldout_start, best_heldout, agent_meta, generation=-1
+        )
 
     generation, record = start - 1, {}
     for generation in range(start, config.evolve.generations):
@@ -158,6 +163,14 @@ def _evolve(
             heldout_start = None
         if heldout.due(generation, last):
             record["heldout"] = heldout.evaluate(search_center(searcher))
+            best_heldout = _keep_best_center(
+                run,
+                search_center(searcher),
+                record["heldout"],
+                best_heldout,
+                agent_meta,
+                generation,
+            )
         log.record(record)
         if fitness.max() > best_fitness:
             best = int(fitness.argmax())
@@ -172,7 +185,9 @@ def _evolve(
                     "episode_seed": problem.last_seeds[best],
                 },
             )
-        save_checkpoint(run.checkpoint_path, generation + 1, best_fitness, searcher, problem)
+        save_checkpoint(
+            run.checkpoint_path, generation + 1, best_fitness, searcher, problem, best_heldout
+        )
         env_steps += steps
         if last and generation + 1 < config.evolve.generations:
             echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
@@ -183,3 +198,20 @@ def _evolve(
         center_meta["heldout"] = record["heldout"]["mean"]
     save_agent(run.agent_path("center"), search_center(searcher).numpy(), center_meta)
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
+
+
+def _keep_best_center(
+    run: RunDirectory,
+    center: Any,
+    heldout: dict[str, Any],
+    best_heldout: float,
+    agent_meta: dict[str, Any],
+    generation: int,
+) -> float:
+    """Save the centre as ``best_center`` if its held-out mean beats ``best_heldout``; return the
+    best held-out mean so far. ``generation`` -1 is the starting centre."""
+    if not heldout["mean"] > best_heldout:
+        return best_heldout
+    meta = {**agent_meta, "generation": generation, "heldout": heldout["mean"]}
+    save_agent(run.agent_path("best_center"), center.numpy(), meta)
+    return heldout["mean"]

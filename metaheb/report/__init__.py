@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from metaheb.agent_names import AGENTS
 from metaheb.config import SEED_LIMIT, RayConfig, task_family
 from metaheb.errors import UserError
 from metaheb.report.claim import claim
@@ -42,8 +43,8 @@ def make_report(
         raise UserError("give at least one run directory, e.g. metaheb report runs/NAME")
     if episodes < 1:
         raise UserError(f"--seeds must be at least 1, got {episodes}")
-    if agent not in ("best", "center"):
-        raise UserError(f"--agent must be best or center, got {agent!r}")
+    if agent not in AGENTS:
+        raise UserError(f"--agent must be one of {', '.join(AGENTS)}, got {agent!r}")
     if not 0 <= seed < SEED_LIMIT:
         raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
     if ablation_step is not None and ablation_step < 0:

@@ -34,7 +34,7 @@ class Grid:
     morphologies: list[str]
     levels: list[float]
     seeds: list[int]
-    agent: str  # "best" or "center"
+    agent: str  # a key of runs.AGENTS
 
 
 def _number(value: float) -> float | None:

@@ -86,13 +86,18 @@ def arm_label(config: dict[str, Any]) -> str:
 
 
 def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
-    """The ``which`` agent ("best" or "center") of a run directory; a bad path is a UserError."""
+    """The ``which`` agent (a key of ``runs.AGENTS``) of a run directory; a bad path is a
+    UserError."""
     path = Path(run_dir)
     if not (path / "config.toml").is_file():
         raise UserError(f"{run_dir!r} is not a run directory (no config.toml): give runs/NAME")
     agent_file = path / "agents" / f"{which}.safetensors"
     if not agent_file.is_file():
-        hint = "wait for it to finish or use --agent best" if which == "center" else "no agent yet"
+        hints = {
+            "center": "wait for it to finish or use --agent best",
+            "best_center": "it has had no held-out evaluation: is evolve.eval_every 0?",
+        }
+        hint = hints.get(which, "no agent yet")
         raise UserError(f"run {run_dir!r} has no {which} agent ({hint})")
     config = read_toml(path / "config.toml", "run config")
     agent = load_agent(agent_file)

@@ -46,7 +46,7 @@ done
 
 shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
 "$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64}-s* --out "$out/report" \
-    --agent center --seeds "${REPORT_SEEDS:-20}"
+    --agent best_center --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \

@@ -24,6 +24,7 @@ from typing import Any
 
 from summarize import PAPER, summarise  # scripts/reproduce/ is on sys.path when run
 
+from metaheb.agent_names import AGENTS
 from metaheb.config import read_toml
 from metaheb.errors import UserError
 from metaheb.report.blocks import Table, fmt
@@ -197,7 +198,8 @@ def budget_table(report: dict, configs: list[dict]) -> Table:
         ["training time", f"{hours:.2f} h of wall time in all ({os.cpu_count()} cores)", ""],
         [
             "report",
-            f"each run's {report['agent']} agent, {len(report['seeds'])} seeded episodes per cell, "
+            f"each run's agent {report['agent']} ({AGENTS[report['agent']]}), "
+            f"{len(report['seeds'])} seeded episodes per cell, "
             f"weights ablated at step {report['agents'][0]['ablation_step']}",
             "",
         ],
