@@ -263,7 +263,13 @@ def inspect(args: tuple[str, ...]) -> None:
             "normal": f"N(0, {network.init_std}^2) each episode",
             "coevolved": "co-evolved (in the genome)",
         }[network.init]
-        click.echo(f"model hebbian: rule {rule.name}, dw = {rule.equation}")
+        if network.modulation == "none":
+            click.echo(f"model hebbian: rule {rule.name}, dw = {rule.equation}")
+        else:
+            click.echo(
+                f"model hebbian: rule {rule.name}, dw = m_t {rule.equation}, "
+                f"m_t modulated by {network.modulation} (metaheb/modulation.py)"
+            )
         click.echo(f"initial weights {init}; normalise {network.normalise}")
     else:
         click.echo("model static: the genome is the weights")

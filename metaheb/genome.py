@@ -8,7 +8,9 @@ A layout is a sequence of segments, each one tensor of one layer, laid end to en
 - ``weights``: a layer's fixed weights ``(out, in)``, for the static-weight baseline;
 - ``conv``: a convolution kernel ``(out, in, k, k)`` of a pixel encoder, evolved directly;
 - ``bank`` and ``assign``: the genomic bottleneck's K shared rules ``(K, k)`` (one segment for
-  all layers) and a layer's per-synapse assignment keys ``(out, in)`` (``metaheb.bottleneck``).
+  all layers) and a layer's per-synapse assignment keys ``(out, in)`` (``metaheb.bottleneck``);
+- ``modulation``: the parameters of the global modulation of plasticity ``(n,)``, one segment
+  for all layers, last in the genome (``metaheb.modulation``).
 
 The rule segments of every layer come first, then the init segments, so that a co-evolved init
 only appends to the genome. Decoding a population ``(P, G)`` is a reshape: every segment comes
@@ -22,10 +24,12 @@ from math import prod
 
 import torch
 
+from metaheb.modulation import describe_parameters
+
 
 @dataclass(frozen=True)
 class Segment:
-    kind: str  # "rule", "init", "weights", "bank", "assign" or "conv"
+    kind: str  # "rule", "init", "weights", "bank", "assign", "conv" or "modulation"
     layer: int  # -1: shared by all layers
     shape: tuple[int, ...]
     names: tuple[str, ...] = ()  # the coefficient names of a rule segment
@@ -90,11 +94,14 @@ class GenomeLayout:
                 "bank": "shared rule bank",
                 "conv": "convolution kernel",
                 "assign": "rule assignment keys",
+                "modulation": "modulation",
             }[segment.kind]
             where = "all layers" if segment.layer < 0 else f"layer {segment.layer + 1}"
             if segment.kind == "conv":
                 where = f"conv {segment.layer + 1}"
             detail = f"  ({','.join(segment.names)} per synapse)" if segment.names else ""
+            if segment.kind == "modulation":
+                detail = f"  ({describe_parameters(segment.names)})"
             shape = "x".join(map(str, segment.shape))
             lines.append(f"  [{part.start}:{part.stop}]  {where} {what} {shape}{detail}")
         lines.append(f"  total: {self.size:,} values")

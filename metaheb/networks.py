@@ -13,6 +13,9 @@ the Ant). Two models share it, so that every comparison is like for like:
 With ``bottleneck = K``, a Hebbian genome holds K shared rules and a synapse-to-rule assignment
 instead of a rule per synapse (``metaheb.bottleneck``); the episode then runs exactly as with
 per-synapse rules, the coefficients gathered from the bank once per episode.
+
+With ``modulation`` other than none, a global factor m_t per agent multiplies every layer's
+update (three-factor plasticity, ``metaheb.modulation``); its evolved parameters end the genome.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from metaheb.config import NetworkConfig
 from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
 from metaheb.errors import UserError
 from metaheb.genome import GenomeLayout, Segment
+from metaheb.modulation import Modulator, parameter_names
 from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
 
 OUTPUT_ACTIVATIONS = {
@@ -57,6 +61,7 @@ class PolicyNetwork:
     # The output layer's post-synaptic activity in its rule: the "squashed" action, or the
     # "linear" output before the squashing (the authors' CarRacing). Older agent files: squashed.
     output_rule_input: str = "squashed"
+    modulation: str = "none"  # metaheb.modulation.MODES; older agent files: none
 
     @classmethod
     def for_task(
@@ -73,6 +78,11 @@ class PolicyNetwork:
         """
         inputs = FEATURES[config.encoder] if config.encoder != "none" else obs_dim
         chosen = config.output_rule_input
+        if config.modulation != "none" and config.model != "hebbian":
+            raise UserError(
+                f"network.modulation={config.modulation} gates plasticity, and a static network "
+                "has none: use network.model=hebbian or network.modulation=none"
+            )
         return cls(
             (inputs, *config.hidden, act_dim),
             output,
@@ -86,6 +96,7 @@ class PolicyNetwork:
             config.encoder,
             config.fused,
             output_rule_input if chosen == "task" else chosen,
+            config.modulation,
         )
 
     @classmethod
@@ -125,7 +136,15 @@ class PolicyNetwork:
             segments = [Segment("rule", k, (rule.size, *s), rule.coefficients) for k, s in layers]
         if self.init == "coevolved":
             segments += [Segment("init", k, shape) for k, shape in layers]
-        return GenomeLayout(tuple(segments) + self.conv_segments)
+        segments += self.conv_segments
+        names = parameter_names(self.modulation, self.hidden_units)
+        if names:
+            segments.append(Segment("modulation", -1, (len(names),), names))
+        return GenomeLayout(tuple(segments))
+
+    @property
+    def hidden_units(self) -> int:
+        return sum(self.sizes[1:-1])
 
     @property
     def conv_segments(self) -> tuple[Segment, ...]:
@@ -147,6 +166,12 @@ class PolicyNetwork:
         else:
             weights = self.random_weights(seeds)
         return weights + kernels, terms
+
+    def modulator(self, genomes: torch.Tensor) -> Modulator | None:
+        """The episode's modulation of these agents, or None without ``modulation``."""
+        if self.modulation == "none":
+            return None
+        return Modulator(self.modulation, self.genome_layout.decode(genomes)["modulation"][0])
 
     def rule_coefficients(self, decoded: dict[str, list[torch.Tensor]]) -> list[torch.Tensor]:
         """Per layer ``(P, k, out, in)``: the genome's own, or gathered from the shared bank."""
@@ -206,12 +231,17 @@ class PolicyNetwork:
         return activations[-1]
 
     def plasticity_step(
-        self, weights: list[torch.Tensor], activations: list[torch.Tensor], terms: list[Terms]
+        self,
+        weights: list[torch.Tensor],
+        activations: list[torch.Tensor],
+        terms: list[Terms],
+        modulation: torch.Tensor | None = None,
     ) -> None:
-        """Update every layer in place from one forward pass's activations (pre-update weights)."""
+        """Update every layer in place from one forward pass's activations (pre-update weights),
+        each agent's update multiplied by its ``modulation`` m_t ``(P,)`` when given."""
         step_ = fused_hebbian_step_ if self.fused else hebbian_step_
         for layer, rule, pre, post in zip(weights, terms, activations[:-1], activations[1:]):
-            step_(layer, pre, post, rule)
+            step_(layer, pre, post, rule, modulation)
             if self.normalise == "max_abs":
                 # Each agent's layer divided by its own max |w|; a zero layer is left as it is.
                 peak = layer.abs().amax(dim=(1, 2), keepdim=True)

@@ -106,7 +106,8 @@ def _overlay(frame: np.ndarray, text: str) -> np.ndarray:
 
 
 def plot_traces(replay: Replay, path: Path) -> None:
-    """Per layer: mean |w| over the episode, and weight spread at a few moments."""
+    """Per layer: mean |w| over the episode, and weight spread at a few moments; with
+    modulation, a third panel of m_t, the factor of every update."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -115,13 +116,20 @@ def plot_traces(replay: Replay, path: Path) -> None:
     steps = np.array([t.step for t in replay.traces])
     mean_abs = np.stack([t.mean_abs[:, 0] for t in replay.traces])  # (records, layers)
     std = np.stack([t.std[:, 0] for t in replay.traces])
-    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    modulated = replay.traces[0].modulation is not None
+    figure, axes = plt.subplots(1, 3 if modulated else 2, figsize=(15 if modulated else 10, 3.6))
+    left, right = axes[:2]
+    if modulated:
+        modulation = np.array([t.modulation[0] for t in replay.traces])
+        axes[2].plot(steps, modulation, color="black", label="m_t (last update)")
+        axes[2].axhline(0.0, color="grey", linewidth=0.5)
+        axes[2].set_ylabel("modulation m_t")
     for layer in range(mean_abs.shape[1]):
         left.plot(steps, mean_abs[:, layer], label=f"layer {layer + 1}")
         right.fill_between(
             steps, -std[:, layer], std[:, layer], alpha=0.25, label=f"layer {layer + 1} (+-1 std)"
         )
-    for axis in (left, right):
+    for axis in axes:
         if replay.task.ablation_fraction > 0:
             axis.axvline(
                 replay.task.ablation_step,

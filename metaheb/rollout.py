@@ -10,7 +10,9 @@ outputs NaN or inf ends its episode there with NaN fitness, for the searcher to 
 Damage configured in the task (weight ablation at a step, failed motors) is applied on the way
 (``metaheb.damage``). With ``task.action_repeat = k``, the agent decides (forward pass, then its
 plastic update) on every k-th policy step and holds its action in between; the task is asked to
-draw only the observations a decision will read.
+draw only the observations a decision will read. With ``network.modulation``, each agent's
+update is multiplied by its m_t (``metaheb.modulation``), from the rewards of the steps since its
+previous update and the update step's activations.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import torch
 
 from metaheb.config import TaskConfig
 from metaheb.damage import ablate_, ablation_due, disable_actuators
+from metaheb.modulation import Modulator
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import Terms
 from metaheb.seeding import repeat_seed
@@ -49,9 +52,16 @@ class WeightStats:
     mean_abs: np.ndarray  # (layers, a)
     std: np.ndarray  # (layers, a)
     max_abs: np.ndarray  # (layers, a)
+    modulation: np.ndarray | None = None  # (a,) the last update's m_t (NaN before the first)
 
     @classmethod
-    def of(cls, step: int, agents: np.ndarray, weights: list[torch.Tensor]) -> WeightStats:
+    def of(
+        cls,
+        step: int,
+        agents: np.ndarray,
+        weights: list[torch.Tensor],
+        modulator: Modulator | None = None,
+    ) -> WeightStats:
         flat = [w.flatten(1) for w in weights]
         return cls(
             step,
@@ -59,6 +69,7 @@ class WeightStats:
             torch.stack([w.abs().mean(1) for w in flat]).numpy(),
             torch.stack([w.std(1) for w in flat]).numpy(),
             torch.stack([w.abs().amax(1) for w in flat]).numpy(),
+            None if modulator is None else modulator.last.numpy().copy(),
         )
 
 
@@ -113,6 +124,7 @@ def rollout_batch(
     envs = task.envs(len(seeds), morphology)
     obs = task.reset(envs, list(seeds))
     weights, terms = network.start_episode(genomes, seeds)
+    modulator = network.modulator(genomes)
     score = task.score(envs)
     active = np.arange(len(seeds))
     live_envs = list(envs)  # the envs of the agents still running, in ``active`` order
@@ -124,7 +136,7 @@ def rollout_batch(
     actions = zero_action
     for step in range(config.max_steps):
         if trace_every and step % trace_every == 0:
-            traces.append(WeightStats.of(step, active, weights[:layers]))
+            traces.append(WeightStats.of(step, active, weights[:layers], modulator))
         if ablation_due(config, step):
             ablate_(weights, [seeds[k] for k in active], config, layers)
         deciding = decides(config, step)
@@ -140,6 +152,8 @@ def rollout_batch(
         look = config.action_repeat == 1 or decides(config, step + 1)
         obs, outcome = task.step(live_envs, disable_actuators(actions, config), look)
         done = score.observe(step, active, live_envs, outcome) | diverged[active]
+        if modulator is not None:
+            modulator.observe(score.reward[active])
         if on_step is not None:
             on_step(step, active, live_envs, score)
         if done.any():
@@ -149,12 +163,15 @@ def rollout_batch(
             terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
             active, obs, actions = active[keep], obs[keep], actions[keep]
             live_envs = [live_envs[k] for k in keep]
+            if modulator is not None:
+                modulator.keep(index)
             if deciding:
                 activations = [a[index] for a in activations]
             if len(active) == 0:
                 break
         if deciding and network.plastic:
-            network.plasticity_step(weights, activations, terms)
+            modulation = None if modulator is None else modulator.factor(activations)
+            network.plasticity_step(weights, activations, terms, modulation)
     fitness = np.where(diverged, np.nan, score.fitness)
     return BatchResult(
         fitness,

@@ -112,19 +112,34 @@ RULES: dict[str, Rule] = {
 
 
 def hebbian_step_(
-    weights: torch.Tensor, pre: torch.Tensor, post: torch.Tensor, terms: Terms
+    weights: torch.Tensor,
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    terms: Terms,
+    scale: torch.Tensor | None = None,
 ) -> None:
-    """Apply one rule step in place: w += F_A o_i o_j + F_B o_i + F_C o_j + F_D."""
+    """Apply one rule step in place: w += m (F_A o_i o_j + F_B o_i + F_C o_j + F_D).
+
+    ``scale`` is each agent's modulation m ``(P,)`` (``metaheb.modulation``); None is m = 1 with
+    no multiplication at all. m is folded into the activations (m o_i, m o_j), which costs
+    vectors rather than another pass over the layer.
+    """
     pre_row = pre.unsqueeze(1)  # o_i broadcast over post neurons: (P, 1, in)
     post_col = post.unsqueeze(2)  # o_j broadcast over pre neurons: (P, out, 1)
+    scaled_pre, scaled_post = pre_row, post_col
+    if scale is not None:
+        scaled_pre, scaled_post = pre_row * scale.view(-1, 1, 1), post_col * scale.view(-1, 1, 1)
     if terms.hebbian is not None:
-        weights.addcmul_(terms.hebbian, post_col * pre_row)
+        weights.addcmul_(terms.hebbian, scaled_post * pre_row)
     if terms.pre is not None:
-        weights.addcmul_(terms.pre, pre_row)
+        weights.addcmul_(terms.pre, scaled_pre)
     if terms.post is not None:
-        weights.addcmul_(terms.post, post_col)
+        weights.addcmul_(terms.post, scaled_post)
     if terms.constant is not None:
-        weights.add_(terms.constant)
+        if scale is None:
+            weights.add_(terms.constant)
+        else:
+            weights.addcmul_(terms.constant, scale.view(-1, 1, 1))
 
 
 def _hebbian_sum_(
@@ -135,8 +150,10 @@ def _hebbian_sum_(
     pre_factor: torch.Tensor | None,
     post_factor: torch.Tensor | None,
     constant: torch.Tensor | None,
+    scale: torch.Tensor | None = None,
 ) -> None:
-    """w += F_A o_i o_j + F_B o_i + F_C o_j + F_D as one expression, for the compiler to fuse."""
+    """w += m (F_A o_i o_j + F_B o_i + F_C o_j + F_D) as one expression, for the compiler to
+    fuse; ``scale`` None is m = 1."""
     pre_row, post_col = pre.unsqueeze(1), post.unsqueeze(2)
     change = [
         factor * basis
@@ -149,21 +166,26 @@ def _hebbian_sum_(
     ]
     if constant is not None:
         change.append(constant)
-    weights.add_(sum(change[1:], change[0]))
+    total = sum(change[1:], change[0])
+    weights.add_(total if scale is None else total * scale.view(-1, 1, 1))
 
 
 _compiled_step = None
 
 
 def fused_hebbian_step_(
-    weights: torch.Tensor, pre: torch.Tensor, post: torch.Tensor, terms: Terms
+    weights: torch.Tensor,
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    terms: Terms,
+    scale: torch.Tensor | None = None,
 ) -> None:
     """``hebbian_step_`` compiled into one pass (see the module docstring); compiled on first
     use, for any population and layer size (dynamic shapes)."""
     global _compiled_step
     if _compiled_step is None:
-        # One graph per rule's set of terms, and torch specialises a population of one apart:
-        # up to ten graphs, more than the default limit of eight per function.
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 32)
+        # One graph per rule's set of terms, with or without modulation, and torch specialises a
+        # population of one apart: up to forty graphs, more than the default eight per function.
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
         _compiled_step = torch.compile(_hebbian_sum_, dynamic=True, fullgraph=True)
-    _compiled_step(weights, pre, post, *terms)
+    _compiled_step(weights, pre, post, *terms, scale)

@@ -6,7 +6,9 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "metaheb"
 LAYERS = {
     "errors": 1,
+    "agent_names": 1,
     "rules": 1,
+    "modulation": 1,
     "config": 1,
     "seeding": 1,
     "tasks": 1,

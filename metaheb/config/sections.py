@@ -252,6 +252,14 @@ class NetworkConfig:
             "CarRacing: the linear output), or squashed or linear for every task"
         ),
     ] = "task"
+    modulation: Annotated[
+        Literal["none", "reward", "neuron", "both"],
+        Doc(
+            "a global factor m_t on every update (metaheb/modulation.py): reward, g times the "
+            "reward-prediction error; neuron, tanh of an evolved readout of the hidden layers; "
+            "both, that readout with the reward-prediction error as an input"
+        ),
+    ] = "none"
 
 
 @pydantic_dataclass(config=SECTION)

@@ -82,6 +82,8 @@ def arm_label(config: dict[str, Any]) -> str:
         label += f" K={network['bottleneck']}"
     if network.get("init", "uniform") != "uniform":
         label += f" init={network['init']}"
+    if network.get("modulation", "none") != "none":
+        label += f" modulated by {network['modulation']}"
     return label
 
 
