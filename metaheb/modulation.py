@@ -5,8 +5,8 @@ for ABCD_lr, becomes m_t dw_ij, with one m_t per agent and step (``network.modul
 
     none     m_t = 1: no factor, the update bit for bit as without modulation
     reward   m_t = g e_t
-    neuron   m_t = tanh(v . h_t + b)
-    both     m_t = tanh(v . h_t + u e_t + b)
+    neuron   m_t = tanh(v . h_t / sqrt(H) + b)
+    both     m_t = tanh(v . h_t / sqrt(H) + u e_t + b)
 
 with the reward-prediction error (Schultz, Dayan & Montague 1997) in units of its own size:
 
@@ -24,7 +24,9 @@ h_t is every
 hidden layer's activity of step t's forward pass, concatenated, read by one evolved modulatory
 neuron as in neuromodulated plastic networks (Soltoggio et al. 2008; Miconi et al. 2019,
 "Backpropamine"), whose tanh keeps m_t within (-1, 1): plasticity can be switched off, or
-reversed (anti-Hebbian), by the network's own state.
+reversed (anti-Hebbian), by the network's own state. The readout is divided by sqrt(H), the H
+hidden units' fan-in, so that a readout drawn N(0, 1) drives the neuron by O(1) rather than by
+O(sqrt(H)), which would start every agent with a saturated, sign-flipping m_t.
 
 The evolved parameters are one genome segment shared by all layers, appended after every other
 segment (so a genome without modulation is laid out as before): reward [g, a]; neuron
@@ -57,8 +59,8 @@ def describe_parameters(names: tuple[str, ...]) -> str:
     if not units:
         return "g, a: m = g e, e the reward-prediction error over its running size, rate sigmoid(a)"
     if "rpe" not in names:
-        return f"v over {units} hidden units, b: m = tanh(v.h + b)"
-    return f"v over {units} hidden units, u, b, a: m = tanh(v.h + u e + b), e as in reward"
+        return f"v over {units} hidden units, b: m = tanh(v.h / sqrt({units}) + b)"
+    return f"v over {units} hidden units, u, b, a: m = tanh(v.h / sqrt({units}) + u e + b)"
 
 
 class Modulator:
@@ -100,7 +102,7 @@ class Modulator:
         else:
             hidden = torch.cat(activations[1:-1], dim=1)  # h_t: (P, H)
             units = hidden.shape[1]
-            drive = (hidden * self.parameters[:, :units]).sum(dim=1)
+            drive = (hidden * self.parameters[:, :units]).sum(dim=1) / units**0.5
             if self.mode == "both":
                 drive = drive + self.parameters[:, units] * error + self.parameters[:, units + 1]
             else:

@@ -166,3 +166,23 @@ def test_the_claim_covers_every_arm_unseen_body_pair_and_level():
     tables = [value for kind, value in claim_blocks(found) if kind == "table"]
     ratio = found.ratios[0]
     assert tables[0].rows[0][4] == f"{ratio.value:.2f} [{ratio.low:.2f}, {ratio.high:.2f}]"
+
+
+def test_each_arm_is_compared_with_static_and_with_its_own_plain_rules():
+    from metaheb.report.stats import Arm
+
+    labels = [
+        "hebbian ABCD_lr",
+        "static",
+        "hebbian ABCD_lr K=16",
+        "hebbian ABCD_lr modulated by both",
+    ]
+    arms = [Arm(label, [label], []) for label in labels]
+    pairs = [(arm.label, base.label) for arm, base in compared_pairs(arms)]
+    assert pairs == [
+        ("hebbian ABCD_lr", "static"),
+        ("hebbian ABCD_lr K=16", "static"),
+        ("hebbian ABCD_lr modulated by both", "static"),
+        ("hebbian ABCD_lr K=16", "hebbian ABCD_lr"),
+        ("hebbian ABCD_lr modulated by both", "hebbian ABCD_lr"),
+    ]

@@ -95,11 +95,13 @@ def test_every_preset_in_envs_is_a_valid_config():
 
 
 def test_the_reproduction_arms_share_bodies_episodes_and_budget():
+    import dataclasses
     from pathlib import Path
 
     folder = Path(__file__).resolve().parents[1] / "envs" / "reproduce"
     arms = {path.stem: load_config(path) for path in sorted(folder.glob("ant-damage-*.toml"))}
-    assert set(arms) == {f"ant-damage-{arm}" for arm in ("hebbian", "static", "k16", "k64")}
+    names = ("hebbian", "static", "k16", "k64", "neuromod-both")
+    assert set(arms) == {f"ant-damage-{arm}" for arm in names}
     shared = {
         (json.dumps(vars(c.task), sort_keys=True), c.evolve.max_env_steps, c.evolve.popsize)
         for c in arms.values()
@@ -108,6 +110,11 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
     hebbian = arms["ant-damage-hebbian"]
     assert hebbian.task.morphologies == ["intact", "damaged_front_right"]
     assert hebbian.task.max_steps == 1000 and hebbian.network.normalise == "max_abs"
+    # The neuromodulated arm is the Hebbian arm with modulation, and nothing else.
+    modulated = arms["ant-damage-neuromod-both"]
+    assert modulated.network.modulation == "both"
+    assert dataclasses.replace(modulated.network, modulation="none") == hebbian.network
+    assert modulated.evolve == hebbian.evolve
 
 
 def test_metaheb_config_prints_every_key_as_a_config_file_of_the_defaults(tmp_path):

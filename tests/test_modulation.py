@@ -41,7 +41,8 @@ def reference_modulation(mode, params, hidden, reward, state):
     state = (baseline, size)
     if mode == "reward":
         return p["gain"] * error, state
-    drive = sum(p[f"v{k + 1}"] * h for k, h in enumerate(hidden)) + p["bias"]
+    drive = sum(p[f"v{k + 1}"] * h for k, h in enumerate(hidden)) / math.sqrt(len(hidden))
+    drive += p["bias"]
     if mode == "both":
         drive += p["rpe"] * error
     return math.tanh(drive), state

@@ -78,14 +78,17 @@ def group_arms(results: list[AgentResult]) -> list[Arm]:
 
 
 def compared_pairs(arms: list[Arm]) -> list[tuple[Arm, Arm]]:
-    """(arm, baseline): plastic against static; bottleneck against per-synapse, same rule."""
+    """(arm, baseline): plastic against static; a bottleneck against per-synapse rules and a
+    modulated arm against the same rules unmodulated (the label before " K=" or " modulated")."""
     static = [a for a in arms if a.label == "static"]
     plastic = [a for a in arms if a.label != "static"]
     pairs = [(arm, base) for base in static for arm in plastic]
     for arm in plastic:
-        if " K=" in arm.label:
-            per_synapse = arm.label.split(" K=")[0]
-            pairs += [(arm, base) for base in plastic if base.label == per_synapse]
+        for marker in (" K=", " modulated"):
+            if marker in arm.label:
+                plain = arm.label.split(marker)[0]
+                pairs += [(arm, base) for base in plastic if base.label == plain]
+                break
     return pairs
 
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Reproduce the damage claim of Najarro & Risi (2020) at a reduced budget, one command:
-# evolve Hebbian (ABCD_lr), static, and bottleneck (K=16, K=64) Ants on the intact body and the
+# evolve Hebbian (ABCD_lr), static, bottleneck (K=16, K=64) and neuromodulated (ABCD_lr gated by
+# a modulatory neuron and the reward-prediction error) Ants on the intact body and the
 # damaged front right leg (envs/reproduce/*.toml), then report every arm on every body in envs/ant
 # (the damaged front left leg unseen) with 0/10/25/50% of the weights ablated mid-episode.
 #
@@ -9,7 +10,8 @@
 # paper's scale on a cluster:
 #   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
 #       evolve.max_env_steps=0 evolve.generations=500
-# Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), OUT (runs/reproduce),
+# Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), NEUROMOD_SEEDS ("0"),
+# OUT (runs/reproduce),
 # REPORT_SEEDS (episodes per report cell, 20), RESULTS (the page written from the report,
 # docs/results.md).
 set -euo pipefail
@@ -19,6 +21,7 @@ metaheb=${METAHEB:-$root/.venv/bin/metaheb}
 out=${OUT:-runs/reproduce}
 seeds=${SEEDS-0 1 2}  # an empty SEEDS runs no seed
 bottleneck_seeds=${BOTTLENECK_SEEDS-0}
+neuromod_seeds=${NEUROMOD_SEEDS-0}
 
 run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damage-ARM-sSEED
     local name="ant-damage-$1-s$2" dir="$out/ant-damage-$1-s$2"
@@ -43,9 +46,12 @@ for seed in $bottleneck_seeds; do
     run_arm k16 "$seed" "$@"
     run_arm k64 "$seed" "$@"
 done
+for seed in $neuromod_seeds; do
+    run_arm neuromod-both "$seed" "$@"
+done
 
 shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
-"$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64}-s* --out "$out/report" \
+"$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64,neuromod-both}-s* --out "$out/report" \
     --agent best_center --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
