@@ -10,7 +10,8 @@
 # paper's scale on a cluster:
 #   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
 #       evolve.max_env_steps=0 evolve.generations=500
-# Environment: SEEDS (default "0 1 2"), BOTTLENECK_SEEDS ("0"), NEUROMOD_SEEDS ("0"),
+# Environment: SEEDS (Hebbian arm, default "0 1 2"), STATIC_SEEDS (SEEDS), BOTTLENECK_SEEDS ("0"),
+# NEUROMOD_SEEDS ("0"),
 # OUT (runs/reproduce),
 # REPORT_SEEDS (episodes per report cell, 20), RESULTS (the page written from the report,
 # docs/results.md).
@@ -21,7 +22,14 @@ metaheb=${METAHEB:-$root/.venv/bin/metaheb}
 out=${OUT:-runs/reproduce}
 seeds=${SEEDS-0 1 2}  # an empty SEEDS runs no seed
 bottleneck_seeds=${BOTTLENECK_SEEDS-0}
+static_seeds=${STATIC_SEEDS-$seeds}
 neuromod_seeds=${NEUROMOD_SEEDS-0}
+
+in_list() {  # in_list X A B ...: whether X is one of A B ...
+    local x=$1; shift
+    for y in "$@"; do [[ $x == "$y" ]] && return 0; done
+    return 1
+}
 
 run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damage-ARM-sSEED
     local name="ant-damage-$1-s$2" dir="$out/ant-damage-$1-s$2"
@@ -37,17 +45,12 @@ run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damag
     fi
 }
 
-# Arms interleaved by seed, so a cut-short session still has both arms at equal seeds.
-for seed in $seeds; do
-    run_arm hebbian "$seed" "$@"
-    run_arm static "$seed" "$@"
-done
-for seed in $bottleneck_seeds; do
-    run_arm k16 "$seed" "$@"
-    run_arm k64 "$seed" "$@"
-done
-for seed in $neuromod_seeds; do
-    run_arm neuromod-both "$seed" "$@"
+# Arms interleaved by seed, so a cut-short session still has every arm at equal seeds.
+for seed in $(printf '%s\n' $seeds $static_seeds $bottleneck_seeds $neuromod_seeds | sort -nu); do
+    in_list "$seed" $seeds && run_arm hebbian "$seed" "$@"
+    in_list "$seed" $static_seeds && run_arm static "$seed" "$@"
+    in_list "$seed" $bottleneck_seeds && { run_arm k16 "$seed" "$@"; run_arm k64 "$seed" "$@"; }
+    in_list "$seed" $neuromod_seeds && run_arm neuromod-both "$seed" "$@"
 done
 
 shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
