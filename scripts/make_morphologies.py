@@ -1,10 +1,12 @@
-"""Write the Ant morphologies in envs/ant/ from gymnasium's own ant.xml, so they stay in step.
+"""Write the Ant morphologies from the simulator's own ant.xml, so they stay in step:
+envs/ant/ from gymnasium's (MuJoCo), envs/ant_bullet/ from pybullet's (``--sim bullet``).
 
-intact.xml is gymnasium's file as it is. Each damaged_*.xml shortens one lower leg (the "ankle"
-capsule) to a quarter of its length, as Najarro & Risi (2020) did: ``left_ankle_geom``
-fromto 0 0 0 0.4 0.4 0 -> 0 0 0 0.1 0.1 0. Nothing else changes (tested).
+intact.xml is the simulator's file as it is, byte for byte. Each damaged_*.xml shortens one lower
+leg (the "ankle" capsule) to a quarter of its length, as Najarro & Risi (2020) did:
+``left_ankle_geom`` fromto 0 0 0 0.4 0.4 0 -> 0 0 0 0.1 0.1 0. Nothing else changes (tested).
+Both files name the four lower legs alike.
 
-    python scripts/make_morphologies.py [--out envs/ant]
+    python scripts/make_morphologies.py [--sim mujoco|bullet] [--out envs/ant]
 """
 
 from __future__ import annotations
@@ -29,6 +31,15 @@ def gymnasium_ant_xml() -> Path:
     return Path(gymnasium.__file__).parent / "envs" / "mujoco" / "assets" / "ant.xml"
 
 
+def pybullet_ant_xml() -> Path:
+    import pybullet_data  # pip install -e .[bullet]
+
+    return Path(pybullet_data.getDataPath()) / "mjcf" / "ant.xml"
+
+
+SOURCES = {"mujoco": (gymnasium_ant_xml, "ant"), "bullet": (pybullet_ant_xml, "ant_bullet")}
+
+
 def shorten(tree: ET.ElementTree, geom_name: str, factor: float) -> None:
     """Scale the far end of a capsule's fromto towards its near end."""
     geom = tree.getroot().find(f".//geom[@name='{geom_name}']")
@@ -42,10 +53,13 @@ def shorten(tree: ET.ElementTree, geom_name: str, factor: float) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "envs" / "ant"))
-    out = Path(parser.parse_args().out)
+    parser.add_argument("--sim", choices=sorted(SOURCES), default="mujoco")
+    parser.add_argument("--out", help="default: envs/ant (mujoco) or envs/ant_bullet (bullet)")
+    args = parser.parse_args()
+    source_file, folder = SOURCES[args.sim]
+    out = Path(args.out or Path(__file__).resolve().parents[1] / "envs" / folder)
     out.mkdir(parents=True, exist_ok=True)
-    source = gymnasium_ant_xml().read_text()
+    source = source_file().read_text()
     (out / "intact.xml").write_text(source)
     for name, geom in DAMAGED_LEGS.items():
         tree = ET.ElementTree(ET.fromstring(source))

@@ -9,7 +9,13 @@ from metaheb.networks import OUTPUT_ACTIVATIONS, PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.tasks import TASKS, make_task
 
-EXAMPLES = {"ant": "ant", "carracing": "carracing", "gym": "gym:Hopper-v5"}  # a name per task
+# a name per task
+EXAMPLES = {
+    "ant": "ant",
+    "ant_bullet": "ant_bullet",
+    "carracing": "carracing",
+    "gym": "gym:Hopper-v5",
+}
 
 
 def test_every_task_family_has_an_example():
@@ -25,6 +31,7 @@ def test_every_task_states_its_facts(family):
     assert kind.encoder in ("none", "carracing_conv")
     task = make_task(TaskConfig(name=EXAMPLES[family]))
     assert task.fps > 0 and task.obs_dim > 0 and task.act_dim > 0
+    assert task.unit and (task.per_metre > 0 or (task.unit != "m" and np.isnan(task.per_metre)))
     for method in ("envs", "reset", "step", "score", "frames"):
         assert callable(getattr(task, method))
 
@@ -52,6 +59,12 @@ def test_the_ant_s_step_rewards_add_up_to_its_fitness(score_from):
     summed, fitness = rewards_and_fitness(
         TaskConfig(max_steps=120, burn_in=20, score_from=score_from), [3, 4, 5]
     )
+    assert np.allclose(summed, fitness) and np.all(fitness != 0)
+
+
+def test_the_bullet_ant_s_step_rewards_add_up_to_its_fitness():
+    config = TaskConfig(name="ant_bullet", max_steps=120, burn_in=20)
+    summed, fitness = rewards_and_fitness(config, [3, 4, 5])
     assert np.allclose(summed, fitness) and np.all(fitness != 0)
 
 

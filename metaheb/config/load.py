@@ -144,7 +144,8 @@ def _validate(config: Config) -> None:
             f"task.ablation_layers names layers 0..{layers - 1} of a network with "
             f"{len(config.network.hidden)} hidden layers, got {config.task.ablation_layers}"
         )
-    if family != "ant" and (config.task.morphologies != ["intact"] or config.task.failed_actuators):
+    ant_settings = config.task.morphologies != ["intact"] or config.task.failed_actuators
+    if family not in ("ant", "ant_bullet") and ant_settings:
         raise UserError(
             "task.morphologies and task.failed_actuators are Ant settings: leave them unset "
             f"for {config.task.name}"

@@ -24,7 +24,7 @@ SECTION = ConfigDict(extra="forbid", allow_inf_nan=False, strict=True)
 NAME = r"^[A-Za-z0-9][A-Za-z0-9._+-]*$"
 SEED_LIMIT = 2**32  # numpy's SeedSequence and gymnasium take seeds 0..2^32-1
 # The tasks by name (metaheb/tasks): two of their own, and any gymnasium id behind "gym:".
-TASK_NAME = r"^(ant|carracing|gym:[A-Za-z0-9_./-]+-v[0-9]+)$"
+TASK_NAME = r"^(ant|ant_bullet|carracing|gym:[A-Za-z0-9_./-]+-v[0-9]+)$"
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,10 @@ class TaskConfig:
     name: Annotated[
         Text,
         Field(pattern=TASK_NAME),
-        Doc("the environment: ant, carracing, or gym:<id> (any gymnasium MuJoCo locomotion id)"),
+        Doc(
+            "the environment: ant (MuJoCo), ant_bullet (pybullet, the paper's), carracing, or "
+            "gym:<id> (any gymnasium MuJoCo locomotion id)"
+        ),
     ] = "ant"
     max_steps: Annotated[Count, Doc("the episode limit, burn-in included")] = 1000
     fitness: Annotated[
@@ -151,10 +154,13 @@ class TaskConfig:
     morphologies: Annotated[
         list[Name],
         Field(min_length=1),
-        Doc("bodies each genome is evaluated on (envs/ant/NAME.xml); fitness: their mean"),
+        Doc(
+            "bodies each genome is evaluated on (envs/ant/NAME.xml, envs/ant_bullet/ for "
+            "ant_bullet); fitness: their mean"
+        ),
     ] = field(default_factory=lambda: ["intact"])
     morphology_dir: Annotated[
-        Text, Doc("a folder of one's own MJCF bodies; empty: the installed envs/ant")
+        Text, Doc("a folder of one's own MJCF bodies; empty: the task's installed envs/<task>")
     ] = ""
     episodes: Annotated[
         Count, Doc("episodes per morphology for each evaluation (fitness: their mean)")
@@ -199,6 +205,8 @@ def task_family(name: str) -> str:
 TASK_DEFAULTS: dict[str, dict[str, Any]] = {
     "ant": {"burn_in": 40, "early_stop_after": 200, "early_stop_patience": 30,
             "early_stop_count": "after", "fitness": "distance"},
+    "ant_bullet": {"burn_in": 40, "early_stop_after": 200, "early_stop_patience": 30,
+                   "early_stop_count": "after", "fitness": "distance"},
     "carracing": {"burn_in": 0, "early_stop_after": 0, "early_stop_patience": 20,
                   "early_stop_count": "always", "fitness": "return"},
     "gym": {"burn_in": 0, "early_stop_after": 200, "early_stop_patience": 30,

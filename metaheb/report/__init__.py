@@ -72,6 +72,7 @@ def make_report(
         [float(level) for level in levels],
         report_seeds(seed, episodes),
         agent,
+        TASKS[task_family(agents[0].task.get("name", "ant"))].unit,
     )
     results = evaluate_grid(
         agents, grid.morphologies, grid.levels, grid.seeds, ablation_step, ray_config or RayConfig()

@@ -28,8 +28,10 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.stats import bootstrap, permutation_test
 
+from metaheb.config import task_family
 from metaheb.report.grid import CURVE_EVERY, AgentResult
 from metaheb.report.stats import Arm
+from metaheb.tasks import TASKS
 
 RESAMPLES = 9999
 CONFIDENCE = 0.95
@@ -68,6 +70,7 @@ class Recovery:
     window_starts: list[int]
     distance: list[float]  # walked in each window, mean over runs and seeds
     unablated: list[float]  # the same windows at ablation level 0
+    walking: float = 0.1  # the least distance per window that is a walk, in fitness units
 
 
 def units(members: list[AgentResult], unseen: str) -> tuple[np.ndarray, np.ndarray]:
@@ -164,12 +167,16 @@ def recovery(arm: str, members: list[AgentResult], morphology: str, level: float
 
     starts, distance = mean_windows(level)
     _, unablated = mean_windows(0.0)
-    return Recovery(arm, morphology, level, members[0].ablation_step, starts, distance, unablated)
+    task = TASKS[task_family(members[0].agent.task.get("name", "ant"))]
+    walking = WALKING * task.per_metre
+    return Recovery(
+        arm, morphology, level, members[0].ablation_step, starts, distance, unablated, walking
+    )
 
 
 LOSS = 0.1  # a window this much below its unablated twin is a drop, not noise
 # Below this distance per window (0.1 m per 100 steps: 1 m per 1000) the unablated episode is not
-# walking, and a ratio of two windows is noise over noise.
+# walking, and a ratio of two windows is noise over noise. In metres: a task's per_metre converts.
 WALKING = 0.1
 
 
@@ -187,10 +194,10 @@ def recovery_kind(recovery: Recovery) -> str:
     ``insensitive``: neither the window after the ablation nor the last window lose ``LOSS`` of
     the unablated distance; ``re-learning``: the window after does, and the last window has won
     back at least half of that loss; ``lasting damage``: otherwise. ``no walk`` when the
-    unablated episode walks less than ``WALKING`` in either window (nothing to lose).
+    unablated episode walks less than ``WALKING`` metres in either window (nothing to lose).
     """
     _, after, last = window_pair(recovery)
-    if min(recovery.unablated[after], recovery.unablated[last]) < WALKING:
+    if min(recovery.unablated[after], recovery.unablated[last]) < recovery.walking:
         return "no walk"
     loss_after = 1 - recovery.distance[after] / recovery.unablated[after]
     loss_last = 1 - recovery.distance[last] / recovery.unablated[last]

@@ -58,6 +58,7 @@ def claim_json(claim: Claim) -> dict[str, Any]:
                 "window_starts": r.window_starts,
                 "distance": r.distance,
                 "unablated": r.unablated,
+                "walking": r.walking,
                 "reads_as": recovery_kind(r),
             }
             for r in claim.recoveries

@@ -35,6 +35,7 @@ class Grid:
     levels: list[float]
     seeds: list[int]
     agent: str  # a key of runs.AGENTS
+    unit: str = "m"  # the fitness's unit (the task's): metres, or pybullet's a.u.
 
 
 def _number(value: float) -> float | None:
@@ -52,6 +53,7 @@ def report_json(
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
         "agent": grid.agent,
+        "unit": grid.unit,
         "morphologies": grid.morphologies,
         "levels": grid.levels,
         "seeds": grid.seeds,
@@ -140,8 +142,8 @@ def report_blocks(
             f"Each run's {grid.agent} agent, {len(grid.seeds)} seeded episodes per cell (the same "
             f"seeds for every agent), on {len(grid.morphologies)} morphologies x "
             f"{len(grid.levels)} ablation levels (that fraction of all weights zeroed at step "
-            f"{', '.join(map(str, steps))}). Fitness: distance walked along x. Seen: a "
-            "morphology the agent trained on.",
+            f"{', '.join(map(str, steps))}). Fitness: distance walked along x, in {grid.unit}. "
+            "Seen: a morphology the agent trained on.",
         ),
         ("h2", "Agents"),
         (

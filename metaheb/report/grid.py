@@ -115,13 +115,21 @@ def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
 
 def grid_morphologies(agents: list[ReportAgent], chosen: list[str] | None) -> list[str]:
     """Every morphology in the agents' folder (or ``chosen``, each checked to exist there)."""
-    known = available_morphologies(agents[0].task.get("morphology_dir", ""))
+    tasks = {agent.task.get("name", "ant") for agent in agents}
+    if len(tasks) > 1:
+        raise UserError(
+            f"the runs are of different tasks ({', '.join(sorted(tasks))}): a report compares "
+            "runs of one task, whose bodies and units are the same"
+        )
+    (task,) = tasks
+    known = available_morphologies(agents[0].task.get("morphology_dir", ""), task)
     for name in chosen or []:
         if name not in known:
             raise UserError(f"unknown morphology {name!r}; known: {', '.join(known)}")
     names = list(chosen) if chosen else known
     for agent in agents[1:]:
-        missing = set(names) - set(available_morphologies(agent.task.get("morphology_dir", "")))
+        folder = agent.task.get("morphology_dir", "")
+        missing = set(names) - set(available_morphologies(folder, task))
         if missing:
             raise UserError(
                 f"run {agent.run!r} has no morphology {sorted(missing)[0]!r} in its folder: "

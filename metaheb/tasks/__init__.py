@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from metaheb.config import TaskConfig, task_family
 from metaheb.tasks.ant import AntTask
+from metaheb.tasks.ant_bullet import AntBulletTask
 from metaheb.tasks.base import Score, Task
 from metaheb.tasks.carracing import CarRacingTask
 from metaheb.tasks.gym_locomotion import GymLocomotionTask
@@ -15,6 +16,7 @@ from metaheb.tasks.gym_locomotion import GymLocomotionTask
 # the contract of tasks/base.py.
 TASKS: dict[str, type[Task]] = {
     "ant": AntTask,
+    "ant_bullet": AntBulletTask,
     "carracing": CarRacingTask,
     "gym": GymLocomotionTask,
 }

@@ -46,6 +46,7 @@ class AntTask:
     fps = 20.0  # Ant-v5: frame skip 5 x timestep 0.01 = 0.05 s per env step
     bodies = True  # envs/ant/*.xml: intact and damaged legs
     encoder = "none"  # a state vector needs no encoder
+    unit, per_metre = "m", 1.0
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config

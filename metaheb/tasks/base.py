@@ -58,6 +58,8 @@ class Task(Protocol):
     fps: float  # env steps per simulated second: the replay video's frame rate
     bodies: ClassVar[bool]  # named morphologies (task.morphologies) that a report can damage
     encoder: ClassVar[str]  # the network's input stage it needs (network.encoder), e.g. "none"
+    unit: str  # the fitness's unit, as a report prints it: "m", "a.u." (pybullet), "points"
+    per_metre: float  # fitness units per metre walked (1 for metres; nan if not a distance)
 
     def envs(self, count: int, morphology: str) -> list[Any]:
         """``count`` environments of a body, created once per process and reused."""

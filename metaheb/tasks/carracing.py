@@ -71,6 +71,7 @@ class CarRacingTask:
     fps = 50.0  # CarRacing-v3's own frame rate
     bodies = False  # one car: no morphologies to damage
     encoder = "carracing_conv"  # what its pixels need: the evolved convolutions
+    unit, per_metre = "points", float("nan")  # the game's score
 
     def __init__(self, config: TaskConfig) -> None:
         self.config = config

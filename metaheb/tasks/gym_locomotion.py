@@ -81,6 +81,8 @@ class GymLocomotionTask:
         self.action_scale = np.asarray(probe.action_space.high, dtype=np.float64)
         self.action_dtype = probe.action_space.dtype  # float32: what the env's space holds
         self.fps = 1.0 / probe.dt  # env steps per simulated second
+        distance = config.fitness == "distance"
+        self.unit, self.per_metre = ("m", 1.0) if distance else ("return", float("nan"))
         self._envs: list[gym.Env] = [probe]
 
     def envs(self, count: int, morphology: str = "intact") -> list[gym.Env]:

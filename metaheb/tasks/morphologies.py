@@ -13,22 +13,23 @@ from pathlib import Path
 from metaheb.errors import UserError
 
 
-def morphology_dir(folder: str = "") -> Path:
-    """``folder`` if given (a user's own MJCF files), else the installed ``envs/ant``."""
-    return Path(folder) if folder else Path(str(files("metaheb_envs"))) / "ant"
+def morphology_dir(folder: str = "", task: str = "ant") -> Path:
+    """``folder`` if given (a user's own MJCF files), else the task's installed bodies:
+    ``envs/ant`` (MuJoCo) or ``envs/ant_bullet`` (pybullet, ``task.name = "ant_bullet"``)."""
+    return Path(folder) if folder else Path(str(files("metaheb_envs"))) / task
 
 
-def available_morphologies(folder: str = "") -> list[str]:
-    return sorted(path.stem for path in morphology_dir(folder).glob("*.xml"))
+def available_morphologies(folder: str = "", task: str = "ant") -> list[str]:
+    return sorted(path.stem for path in morphology_dir(folder, task).glob("*.xml"))
 
 
-def morphology_path(name: str, folder: str = "") -> Path:
+def morphology_path(name: str, folder: str = "", task: str = "ant") -> Path:
     """The MJCF file of morphology ``name``; an unknown name is a ``UserError``."""
-    path = morphology_dir(folder) / f"{name}.xml"
+    path = morphology_dir(folder, task) / f"{name}.xml"
     if not path.is_file():
-        known = ", ".join(available_morphologies(folder)) or "none"
+        known = ", ".join(available_morphologies(folder, task)) or "none"
         raise UserError(
-            f"unknown morphology {name!r} in {morphology_dir(folder)}; known: {known} "
+            f"unknown morphology {name!r} in {morphology_dir(folder, task)}; known: {known} "
             f"(add {name}.xml there)"
         )
     return path

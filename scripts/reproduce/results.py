@@ -146,7 +146,8 @@ def verdict(report: dict, rows: list[dict]) -> list[str]:
 def recovery_of(entry: dict) -> Recovery:
     """A report.json recovery entry as the claim's own record (its reading is computed anew)."""
     fields = ("arm", "morphology", "level", "ablation_step", "window_starts", "distance")
-    return Recovery(*(entry[key] for key in fields), entry["unablated"])
+    walking = entry.get("walking", 0.1)  # reports before units: metres
+    return Recovery(*(entry[key] for key in fields), entry["unablated"], walking)
 
 
 def recovery_lines(report: dict) -> list[str]:
