@@ -324,6 +324,7 @@ def test_a_task_without_bodies_is_refused_in_one_line(tmp_path, local_ray):
         "evolve.popsize=2",
         "evolve.eval_every=0",
     )
-    with pytest.raises(UserError, match=r"carracing has no bodies to damage: .*\(ant, ant_bullet\)$"):
+    bodies = r"carracing has no bodies to damage: .*\(ant, ant_bullet\)$"
+    with pytest.raises(UserError, match=bodies):
         make_report([str(run)], tmp_path / "report", **GRID)
     assert not (tmp_path / "report").exists()
