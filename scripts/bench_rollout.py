@@ -7,8 +7,10 @@ with coefficients near zero (no agent stops early, so every figure counts the sa
   rule update for the batch, physics), for batch sizes 1, 8, 64 and 256;
 - gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
   written per agent (matrix-vector products, in-place update).
-Prints rollout/physics and rollout/gymnasium-loop for every batch size; ``--json PATH`` writes
-the same figures.
+Prints rollout/physics and rollout/gymnasium-loop for every batch size. Then, where pybullet is
+installed, pybullet's Ant (``task.name = "ant_bullet"``) the same way: its bare physics (torques
+set and ``stepSimulation``, one client per agent) against metaheb's rollout. ``--json PATH``
+writes the same figures.
 
     python scripts/bench_rollout.py [--steps 300] [--json out.json]
 """
@@ -26,6 +28,7 @@ import numpy as np
 import torch
 
 from metaheb.config import TaskConfig
+from metaheb.errors import UserError
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.rules import RULES, hebbian_step_
@@ -45,6 +48,18 @@ def physics_rate(task, agents: int, steps: int) -> float:
         for env, action in zip(envs, actions[t]):
             env.data.ctrl[:] = action
             mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
+    return agents * steps / (time.perf_counter() - started)
+
+
+def bullet_physics_rate(task, agents: int, steps: int) -> float:
+    """pybullet's Ant with nothing but torques and ``stepSimulation``: its physics limit."""
+    envs = task.envs(agents, "intact")
+    task.reset(envs, list(range(agents)))
+    actions = np.random.default_rng(0).uniform(-0.1, 0.1, (steps, agents, 8))
+    started = time.perf_counter()
+    for t in range(steps):
+        for env, action in zip(envs, actions[t]):
+            env.act(action)
     return agents * steps / (time.perf_counter() - started)
 
 
@@ -82,6 +97,28 @@ def gymnasium_loop_rate(agents: int, steps: int) -> float:
     return done_steps / (time.perf_counter() - started)
 
 
+def bullet_figures(args: argparse.Namespace) -> dict:
+    """pybullet's Ant: rollout against its bare physics per batch size (empty without pybullet)."""
+    try:
+        task = make_task(TaskConfig(name="ant_bullet", max_steps=args.steps, burn_in=0))
+    except UserError as missing:
+        print(f"pybullet's Ant skipped: {missing}")
+        return {}
+    print(f"pybullet Ant, one core, {args.steps}-step episodes of 0.0165 s")
+    print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}")
+    figures = {}
+    for agents in args.batches:
+        limit = bullet_physics_rate(task, agents, args.steps)
+        ours = rollout_rate(task, agents, args.steps)
+        figures[agents] = {
+            "physics_steps_per_s": limit,
+            "rollout_steps_per_s": ours,
+            "rollout_over_physics": ours / limit,
+        }
+        print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}")
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
@@ -108,6 +145,7 @@ def main() -> None:
         }
         print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}{ours / plain:>14.2f}")
     print("goals at batch 64: rollout/physics >= 0.85, rollout/loop >= 1.5")
+    figures["bullet"] = bullet_figures(args)
     if args.json:
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=2).encode())
 

@@ -10,16 +10,22 @@
 # paper's scale on a cluster:
 #   scripts/reproduce/ant_damage.sh ray.address=auto evolve.popsize=500 task.max_steps=1000 \
 #       evolve.max_env_steps=0 evolve.generations=500
-# Environment: SEEDS (Hebbian arm, default "0 1 2"), STATIC_SEEDS (SEEDS), BOTTLENECK_SEEDS ("0"),
-# NEUROMOD_SEEDS ("0"),
-# OUT (runs/reproduce),
+# Environment: SIM (mujoco, or bullet: every arm on pybullet's Ant, the paper's simulator,
+# task.name=ant_bullet, its bodies in envs/ant_bullet, fitness in a.u.; needs
+# pip install -e .[bullet]), SEEDS (Hebbian arm, default "0 1 2"), STATIC_SEEDS (SEEDS),
+# BOTTLENECK_SEEDS ("0"), NEUROMOD_SEEDS ("0"), OUT (runs/reproduce, runs/reproduce-bullet),
 # REPORT_SEEDS (episodes per report cell, 20), RESULTS (the page written from the report,
-# docs/results.md).
+# docs/results.md; with SIM=bullet the report is the result: runs/reproduce-bullet/report/).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
 metaheb=${METAHEB:-$root/.venv/bin/metaheb}
-out=${OUT:-runs/reproduce}
+sim=${SIM:-mujoco}
+case $sim in
+    mujoco) sim_override=(); out=${OUT:-runs/reproduce} ;;
+    bullet) sim_override=(task.name=ant_bullet); out=${OUT:-runs/reproduce-bullet} ;;
+    *) echo "SIM must be mujoco or bullet, got '$sim'" >&2; exit 2 ;;
+esac
 seeds=${SEEDS-0 1 2}  # an empty SEEDS runs no seed
 bottleneck_seeds=${BOTTLENECK_SEEDS-0}
 static_seeds=${STATIC_SEEDS-$seeds}
@@ -41,7 +47,7 @@ run_arm() {  # run_arm ARM SEED: train, resume, or keep runs/reproduce/ant-damag
         rm -rf "$dir"  # started but killed before its first checkpoint
         echo "== $name: training"
         "$metaheb" train "envs/reproduce/ant-damage-$1.toml" run.seed="$2" run.name="$name" \
-            run.out_dir="$out" "${@:3}"
+            run.out_dir="$out" "${sim_override[@]}" "${@:3}"
     fi
 }
 
@@ -58,6 +64,8 @@ shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
     --agent best_center --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
-"${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
-    --out "${RESULTS:-docs/results.md}"
+if [[ $sim == mujoco ]]; then  # the results page reads MuJoCo's metres
+    "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
+        --out "${RESULTS:-docs/results.md}"
+fi
 echo "report: $out/report/report.md"
