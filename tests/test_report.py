@@ -237,7 +237,7 @@ def test_the_results_page_is_generated_from_the_report_alone(report, tmp_path):
         r"settle|The claim cannot be read)",
         page,
     )
-    assert "452 +- 95" in page and "7.5 +- 1.6" in page  # the paper, in a.u. and in metres
+    assert "452 +- 95" in page and "7.8 +- 1.6" in page  # the paper, in a.u. and in metres
 
 
 def test_every_markdown_figure_link_names_its_own_file(report):

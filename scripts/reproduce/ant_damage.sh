@@ -15,7 +15,7 @@
 # pip install -e .[bullet]), SEEDS (Hebbian arm, default "0 1 2"), STATIC_SEEDS (SEEDS),
 # BOTTLENECK_SEEDS ("0"), NEUROMOD_SEEDS ("0"), OUT (runs/reproduce, runs/reproduce-bullet),
 # REPORT_SEEDS (episodes per report cell, 20), RESULTS (the page written from the report,
-# docs/results.md; with SIM=bullet the report is the result: runs/reproduce-bullet/report/).
+# docs/results.md; docs/results-bullet.md with SIM=bullet, in a.u.).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -64,8 +64,7 @@ shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
     --agent best_center --seeds "${REPORT_SEEDS:-20}"
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
-if [[ $sim == mujoco ]]; then  # the results page reads MuJoCo's metres
-    "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
-        --out "${RESULTS:-docs/results.md}"
-fi
+[[ $sim == mujoco ]] && page=docs/results.md || page=docs/results-bullet.md
+"${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
+    --out "${RESULTS:-$page}"
 echo "report: $out/report/report.md"
