@@ -7,7 +7,8 @@ run's held-out learning curve) and the runs' ``config.toml``, and writes one Mar
 reading generated from the numbers (whichever way they come out), the table beside the paper's
 values in a.u. and in metres, the differences of ratios with their intervals and permutation
 p-values, the recovery windows, every run's learning curve, the budget and the software. The
-report's figures are copied beside it (``docs/figures/reproduce/``), stale ones removed.
+report's figures are copied beside it (``docs/figures/reproduce/``, ``reproduce-bullet/`` for a
+pybullet report), stale ones removed.
 Nothing on the page is typed by hand, so ``scripts/reproduce/ant_damage.sh`` regenerates it from
 nothing.
 """
@@ -140,7 +141,18 @@ def copy_figures(report_dir: Path, figures: Path) -> list[str]:
     return names
 
 
-def page(report: dict, configs: list[dict], figures: list[str], link: str) -> str:
+def other_page(units: Units, folder: Path) -> list[tuple[str, str]]:
+    """A line linking the same claim in the other simulator, when its page is beside this one."""
+    pages = {"results.md": "gymnasium's MuJoCo Ant", "results-bullet.md": "pybullet's Ant"}
+    other = next(name for name in pages if name != units.page)
+    if not (folder / other).is_file():
+        return []
+    return [("p", f"The same protocol in {pages[other]}: [{other}]({other}).")]
+
+
+def page(
+    report: dict, configs: list[dict], figures: list[str], link: str, folder: Path = Path("docs")
+) -> str:
     rows = summarise(report, UNSEEN)
     steps = report["agents"][0]["max_steps"]
     units = Units.of(report)
@@ -169,12 +181,13 @@ def page(report: dict, configs: list[dict], figures: list[str], link: str) -> st
         ),
         (
             "p",
-            "This page is generated: `bash scripts/reproduce/ant_damage.sh` trains every arm of "
-            "`envs/reproduce/*.toml` (resuming any run cut short), reports them "
-            "(`runs/reproduce/report/report.{md,html,json}`: every episode, per-run tables, rank "
-            "tests) and writes it with `scripts/reproduce/results.py`. How the presets learn to "
-            "walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
+            f"This page is generated: `{units.command}` trains every arm of "
+            f"`envs/reproduce/*.toml` in {units.simulator} (resuming any run cut short), reports "
+            f"them (`{units.runs}/report/report.{{md,html,json}}`: every episode, per-run tables, "
+            "rank tests) and writes it with `scripts/reproduce/results.py`. How the presets learn "
+            "to walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
         ),
+        *other_page(units, folder),
         ("h2", "Reading"),
         *(("p", line) for line in verdict(report, rows)),
         *(("p", line) for line in recovery_lines(report)),
@@ -228,10 +241,10 @@ def main() -> None:
         configs = run_configs(report)  # the runs as the report named them: run from its folder
     except UserError as err:
         parser.error(f"{err} (run this from the folder the report was made in)")
-    figures_dir = args.out.parent / "figures" / "reproduce"
+    figures_dir = args.out.parent / "figures" / Units.of(report).figures
     figures = copy_figures(args.report, figures_dir)
     link = os.path.relpath(figures_dir, args.out.parent)
-    text = page(report, configs, figures, link)
+    text = page(report, configs, figures, link, args.out.parent)
     atomic_write_bytes(args.out, text.encode())
     print(f"wrote {args.out} and {len(figures)} figures in {figures_dir}")
 

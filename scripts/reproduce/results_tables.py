@@ -29,14 +29,27 @@ class Units:
 
     name: str  # "m" or "a.u."
     per_metre: float
-    step_seconds: float
     simulator: str
+    sim: str  # the reproduction script's SIM
+    page: str  # the page's file name in docs/
+    figures: str  # its figures' folder in docs/figures/
+    runs: str  # where the script keeps its runs
 
     @staticmethod
     def of(report: dict) -> Units:
         if report.get("unit", "m") == "a.u.":
-            return Units("a.u.", AU_PER_METRE, 0.0165, "pybullet's Ant (AntBulletEnv-v0), 0.0165 s")
-        return Units("m", 1.0, 0.05, "gymnasium Ant-v5 (MuJoCo), 0.05 s per step")
+            simulator = "pybullet's Ant (AntBulletEnv-v0), 0.0165 s per step"
+            return Units(
+                "a.u.", AU_PER_METRE, simulator, "bullet", "results-bullet.md",
+                "reproduce-bullet", "runs/reproduce-bullet",
+            )  # fmt: skip
+        simulator = "gymnasium Ant-v5 (MuJoCo), 0.05 s per step"
+        return Units("m", 1.0, simulator, "mujoco", "results.md", "reproduce", "runs/reproduce")
+
+    @property
+    def command(self) -> str:
+        prefix = "SIM=bullet " if self.sim == "bullet" else ""
+        return f"{prefix}bash scripts/reproduce/ant_damage.sh"
 
     @property
     def walks(self) -> float:
