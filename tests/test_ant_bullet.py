@@ -121,6 +121,16 @@ def test_without_pybullet_the_task_says_how_to_install_it(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_mistake_in_a_bullet_config_is_one_line_on_stderr(tmp_path):
+    done = metaheb_cli(
+        "train", "task.name=ant_bullet", "task.morphologies=['damaged_nope']",
+        f"run.out_dir={tmp_path}", cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2 and list(tmp_path.iterdir()) == []
+    assert len(done.stderr.splitlines()) == 1  # pybullet's own build banner kept off stderr
+    assert "unknown morphology 'damaged_nope'" in done.stderr
+
+
 def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
     small = [
         "task.name=ant_bullet",

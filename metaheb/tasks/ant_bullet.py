@@ -27,6 +27,10 @@ pybullet is an optional extra: ``pip install -e .[bullet]``.
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -50,13 +54,29 @@ LOAD_FLAGS = ("URDF_USE_SELF_COLLISION", "URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PA
 def pybullet() -> ModuleType:
     """The pybullet module, or one line saying how to install it."""
     try:
-        import pybullet as module
+        with quiet_stderr():  # its C library prints its build time on import
+            import pybullet as module
     except ImportError:
         raise UserError(
             "task.name = 'ant_bullet' needs pybullet, which is not installed: "
             "pip install -e '.[bullet]' (or pip install pybullet)"
         ) from None
     return module
+
+
+@contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Send what C code writes to stderr (file descriptor 2) to /dev/null meanwhile, so that
+    stderr keeps metaheb's own lines (an error is one line)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
 
 
 def floor_file() -> str:
