@@ -151,7 +151,12 @@ def other_page(units: Units, folder: Path) -> list[tuple[str, str]]:
 
 
 def page(
-    report: dict, configs: list[dict], figures: list[str], link: str, folder: Path = Path("docs")
+    report: dict,
+    configs: list[dict],
+    figures: list[str],
+    link: str,
+    folder: Path = Path("docs"),
+    report_dir: str = "runs/reproduce/report",
 ) -> str:
     rows = summarise(report, UNSEEN)
     steps = report["agents"][0]["max_steps"]
@@ -183,7 +188,7 @@ def page(
             "p",
             f"This page is generated: `{units.command}` trains every arm of "
             f"`envs/reproduce/*.toml` in {units.simulator} (resuming any run cut short), reports "
-            f"them (`{units.runs}/report/report.{{md,html,json}}`: every episode, per-run tables, "
+            f"them (`{report_dir}/report.{{md,html,json}}`: every episode, per-run tables, "
             "rank tests) and writes it with `scripts/reproduce/results.py`. How the presets learn "
             "to walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
         ),
@@ -244,7 +249,7 @@ def main() -> None:
     figures_dir = args.out.parent / "figures" / Units.of(report).figures
     figures = copy_figures(args.report, figures_dir)
     link = os.path.relpath(figures_dir, args.out.parent)
-    text = page(report, configs, figures, link, args.out.parent)
+    text = page(report, configs, figures, link, args.out.parent, str(args.report).rstrip("/"))
     atomic_write_bytes(args.out, text.encode())
     print(f"wrote {args.out} and {len(figures)} figures in {figures_dir}")
 

@@ -33,18 +33,16 @@ class Units:
     sim: str  # the reproduction script's SIM
     page: str  # the page's file name in docs/
     figures: str  # its figures' folder in docs/figures/
-    runs: str  # where the script keeps its runs
 
     @staticmethod
     def of(report: dict) -> Units:
         if report.get("unit", "m") == "a.u.":
             simulator = "pybullet's Ant (AntBulletEnv-v0), 0.0165 s per step"
             return Units(
-                "a.u.", AU_PER_METRE, simulator, "bullet", "results-bullet.md",
-                "reproduce-bullet", "runs/reproduce-bullet",
-            )  # fmt: skip
+                "a.u.", AU_PER_METRE, simulator, "bullet", "results-bullet.md", "reproduce-bullet"
+            )
         simulator = "gymnasium Ant-v5 (MuJoCo), 0.05 s per step"
-        return Units("m", 1.0, simulator, "mujoco", "results.md", "reproduce", "runs/reproduce")
+        return Units("m", 1.0, simulator, "mujoco", "results.md", "reproduce")
 
     @property
     def command(self) -> str:
