@@ -39,27 +39,24 @@ HIDDEN = (128, 64)
 RAW_OBSERVATION = 27  # what gym.make("Ant-v5") gives the plain loop
 
 
-def physics_rate(task, agents: int, steps: int) -> float:
+def mujoco_step(env, action: np.ndarray) -> None:
+    env.data.ctrl[:] = action
+    mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
+
+
+def bullet_step(env, action: np.ndarray) -> None:
+    env.act(action)  # torques and one stepSimulation: nothing else
+
+
+def physics_rate(task, agents: int, steps: int, advance=mujoco_step) -> float:
+    """The bare physics of a task's envs: ``advance(env, action)`` per env and step, no agent."""
     envs = task.envs(agents, "intact")
     task.reset(envs, list(range(agents)))
     actions = np.random.default_rng(0).uniform(-0.1, 0.1, (steps, agents, 8))
     started = time.perf_counter()
     for t in range(steps):
         for env, action in zip(envs, actions[t]):
-            env.data.ctrl[:] = action
-            mujoco.mj_step(env.model, env.data, nstep=env.frame_skip)
-    return agents * steps / (time.perf_counter() - started)
-
-
-def bullet_physics_rate(task, agents: int, steps: int) -> float:
-    """pybullet's Ant with nothing but torques and ``stepSimulation``: its physics limit."""
-    envs = task.envs(agents, "intact")
-    task.reset(envs, list(range(agents)))
-    actions = np.random.default_rng(0).uniform(-0.1, 0.1, (steps, agents, 8))
-    started = time.perf_counter()
-    for t in range(steps):
-        for env, action in zip(envs, actions[t]):
-            env.act(action)
+            advance(env, action)
     return agents * steps / (time.perf_counter() - started)
 
 
@@ -108,7 +105,7 @@ def bullet_figures(args: argparse.Namespace) -> dict:
     print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}")
     figures = {}
     for agents in args.batches:
-        limit = bullet_physics_rate(task, agents, args.steps)
+        limit = physics_rate(task, agents, args.steps, bullet_step)
         ours = rollout_rate(task, agents, args.steps)
         figures[agents] = {
             "physics_steps_per_s": limit,
