@@ -47,7 +47,6 @@ CONTROL_STEP = 0.0165  # s per env step: 4 sub-steps of 0.0165 / 4
 SUB_STEPS = 4
 TORQUE = 2.5 * 100.0  # WalkerBase power x each joint's power_coef
 FEET = ("front_left_foot", "front_right_foot", "left_back_foot", "right_back_foot")
-LOAD_FLAGS = ("URDF_USE_SELF_COLLISION", "URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS")
 
 
 @cache
@@ -102,9 +101,7 @@ class BulletAnt:
         )
         (self.floor,) = p.loadSDF(floor_file(), **kw)
         p.changeDynamics(self.floor, -1, lateralFriction=0.8, restitution=0.5, **kw)
-        flags = 0
-        for name in LOAD_FLAGS:
-            flags |= getattr(p, name)
+        flags = p.URDF_USE_SELF_COLLISION | p.URDF_USE_SELF_COLLISION_EXCLUDE_ALL_PARENTS
         (self.body,) = p.loadMJCF(str(model_file), flags=flags, **kw)
         links = [p.getJointInfo(self.body, j, **kw) for j in range(p.getNumJoints(self.body, **kw))]
         self.links = list(range(len(links)))
@@ -115,11 +112,7 @@ class BulletAnt:
         names = [info[12].decode() for info in links]
         self.feet = np.array([names.index(foot) for foot in FEET])
         self.floor_xy = np.array(p.getBasePositionAndOrientation(self.floor, **kw)[0][:2])
-        # Every link's motor off, as pybullet's addToScene (position control with zero force).
-        p.setJointMotorControlArray(
-            self.body, self.links, p.POSITION_CONTROL, forces=[0.0] * len(self.links),
-            positionGains=[0.1] * len(self.links), velocityGains=[0.1] * len(self.links), **kw,
-        )  # fmt: skip
+        self.motors_off(self.links)  # every link's, as pybullet's addToScene
         self.loaded_state = p.saveState(**kw)
         self.contacts = np.zeros(4)
         self.initial_z = 0.0
@@ -132,13 +125,19 @@ class BulletAnt:
         angles = np.random.default_rng(seed).uniform(-0.1, 0.1, size=len(self.joints))
         for joint, angle in zip(self.joints, angles):
             p.resetJointState(self.body, joint, targetValue=float(angle), targetVelocity=0.0, **kw)
-        p.setJointMotorControlArray(
-            self.body, self.joints, p.POSITION_CONTROL, targetPositions=[0.0] * len(self.joints),
-            targetVelocities=[0.0] * len(self.joints), forces=[0.0] * len(self.joints),
-            positionGains=[0.1] * len(self.joints), velocityGains=[0.1] * len(self.joints), **kw,
-        )  # fmt: skip
+        self.motors_off(self.joints)
         self.contacts = np.zeros(4)
         self.initial_z = self.torso()[0][2]
+
+    def motors_off(self, indices: list[int]) -> None:
+        """Position control towards 0 with zero force: the motor exerts nothing (pybullet's
+        ``disable_motor``), so the torques of ``act`` alone drive the hinges."""
+        zeros, gains = [0.0] * len(indices), [0.1] * len(indices)
+        self.p.setJointMotorControlArray(
+            self.body, indices, self.p.POSITION_CONTROL, targetPositions=zeros,
+            targetVelocities=zeros, forces=zeros, positionGains=gains, velocityGains=gains,
+            physicsClientId=self.client,
+        )  # fmt: skip
 
     def act(self, action: np.ndarray) -> None:
         """Torque on every hinge from ``action`` in [-1, 1], then one control step."""
