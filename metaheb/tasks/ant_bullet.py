@@ -16,8 +16,9 @@ pybullet's AntBulletEnv-v0 (``pybullet_envs``) rebuilt for batches, one direct p
 - fitness: the sum of the progress term, the authors' ``rewards[1]``: the change of the
   potential ``-d / dt``, d the distance from the mean position of every part (the floor's
   included, as pybullet's part list holds it after the first reset) to the target 1000 m along
-  +x, dt = 0.0165 s; about 60.6 a.u. per metre. The potential at reset counts the robot's parts
-  only, as in the authors' code, which makes a new environment for every episode;
+  +x, dt = 0.0165 s: 21/22 of a metre per dt, about 57.9 a.u. per metre. The potential at
+  reset counts the robot's parts only, as in the authors' code, which makes a new environment
+  for every episode;
 - a fall: the torso at or below 0.26 m (pybullet's ``alive_bonus``, strictly: z > 0.26 is
   alive), with the burn-in, early stop and fall window of ``metaheb.tasks.ant`` (the authors'
   code checks both only past policy step 200).
@@ -40,7 +41,7 @@ import numpy as np
 from metaheb.config import TaskConfig
 from metaheb.errors import UserError
 from metaheb.tasks.ant import ForwardProgress
-from metaheb.tasks.ant_observation import TARGET_X, quaternion_to_rpy
+from metaheb.tasks.ant_observation import TARGET_X, bullet_layout
 from metaheb.tasks.morphologies import morphology_path
 
 CONTROL_STEP = 0.0165  # s per env step: 4 sub-steps of 0.0165 / 4
@@ -152,8 +153,8 @@ class BulletAnt:
         return self.p.getBasePositionAndOrientation(self.body, physicsClientId=self.client)
 
     def state(self, with_floor: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        """(qpos-like row: torso xyz, quaternion wxyz, joint angles; extra: mean part x, y,
-        torso velocity xyz, joint speeds) as the observation and the potential need them."""
+        """(qpos: torso xyz, quaternion wxyz, hinge angles; motion: the parts' mean x, y, torso
+        velocity xyz, hinge speeds) as the observation and the potential need them."""
         p, kw = self.p, {"physicsClientId": self.client}
         position, orientation = self.torso()
         velocity = p.getBaseVelocity(self.body, **kw)[0]
@@ -184,32 +185,17 @@ def bullet_observation(ants: list[BulletAnt], with_floor: bool = True) -> tuple[
     motion = np.empty((n, 13))
     for k, ant in enumerate(ants):
         pose[k], motion[k] = ant.state(with_floor)
-    mid, half = ants[0].joint_mid, ants[0].joint_half_range
-    roll, pitch, yaw = quaternion_to_rpy(pose[:, 3:7])
-    centre, velocity = motion[:, :2], motion[:, 2:5]
-    target_angle = np.arctan2(-centre[:, 1], TARGET_X - centre[:, 0]) - yaw
-    cos_yaw, sin_yaw = np.cos(yaw), np.sin(yaw)
-    joints = np.empty((n, 16))
-    joints[:, 0::2] = (pose[:, 7:] - mid) / half
-    joints[:, 1::2] = 0.1 * motion[:, 5:]
-    initial_z = np.array([ant.initial_z for ant in ants])
-    head = np.stack(
-        [
-            pose[:, 2] - initial_z,
-            np.sin(target_angle),
-            np.cos(target_angle),
-            0.3 * (cos_yaw * velocity[:, 0] + sin_yaw * velocity[:, 1]),
-            0.3 * (-sin_yaw * velocity[:, 0] + cos_yaw * velocity[:, 1]),
-            0.3 * velocity[:, 2],
-            roll,
-            pitch,
-        ],
-        axis=1,
-    ).astype(np.float32)
+    centre = motion[:, :2]
+    velocity = np.zeros((n, 14))  # MuJoCo's qvel order; the layout reads no angular velocity
+    velocity[:, :3], velocity[:, 6:] = motion[:, 2:5], motion[:, 5:]
     contacts = np.stack([ant.contacts for ant in ants])
-    observation = np.concatenate([head, joints.astype(np.float32), contacts], axis=1)
+    initial_z = np.array([ant.initial_z for ant in ants])
+    observation = bullet_layout(
+        pose, velocity, centre, contacts, initial_z, ants[0].joint_mid, ants[0].joint_half_range
+    )
     distance = np.hypot(centre[:, 1], TARGET_X - centre[:, 0])
-    return np.clip(observation, -5.0, 5.0).astype(np.float32), -distance / CONTROL_STEP, pose[:, 2]
+    # float32 as pybullet's (rounding after the clip at +-5 equals rounding before it)
+    return observation.astype(np.float32), -distance / CONTROL_STEP, pose[:, 2]
 
 
 class AntBulletTask:

@@ -87,34 +87,51 @@ class AntObservation:
         initial_z: np.ndarray,
     ) -> np.ndarray:
         """pybullet's 28 values from batched state (see the module docstring for the layout)."""
-        roll, pitch, yaw = quaternion_to_rpy(qpos[:, 3:7])
-        target_angle = np.arctan2(-centre[:, 1], TARGET_X - centre[:, 0]) - yaw
-        cos_yaw, sin_yaw = np.cos(yaw), np.sin(yaw)
-        vx, vy, vz = qvel[:, 0], qvel[:, 1], qvel[:, 2]
-        joints = np.empty((len(qpos), 16))
-        joints[:, 0::2] = (qpos[:, JOINTS] - self.joint_mid) / self.joint_half_range
-        joints[:, 1::2] = 0.1 * qvel[:, JOINT_SPEEDS]
-        observation = np.concatenate(
-            [
-                np.stack(
-                    [
-                        qpos[:, 2] - initial_z,
-                        np.sin(target_angle),
-                        np.cos(target_angle),
-                        0.3 * (cos_yaw * vx + sin_yaw * vy),  # R(-yaw) v
-                        0.3 * (-sin_yaw * vx + cos_yaw * vy),
-                        0.3 * vz,
-                        roll,
-                        pitch,
-                    ],
-                    axis=1,
-                ),
-                joints,
-                contacts,
-            ],
-            axis=1,
+        return bullet_layout(
+            qpos, qvel, centre, contacts, initial_z, self.joint_mid, self.joint_half_range
         )
-        return np.clip(observation, -5.0, 5.0)
+
+
+def bullet_layout(
+    qpos: np.ndarray,
+    qvel: np.ndarray,
+    centre: np.ndarray,
+    contacts: np.ndarray,
+    initial_z: np.ndarray,
+    joint_mid: np.ndarray,
+    joint_half_range: np.ndarray,
+) -> np.ndarray:
+    """pybullet's 28 values from batched MuJoCo-ordered state: qpos (n, 15) torso xyz, quaternion
+    wxyz, 8 hinge angles; qvel (n, 14) torso velocity, angular velocity, 8 hinge speeds; centre
+    (n, 2) the parts' mean x, y; contacts (n, 4). Serves MuJoCo's Ant and pybullet's own."""
+    roll, pitch, yaw = quaternion_to_rpy(qpos[:, 3:7])
+    target_angle = np.arctan2(-centre[:, 1], TARGET_X - centre[:, 0]) - yaw
+    cos_yaw, sin_yaw = np.cos(yaw), np.sin(yaw)
+    vx, vy, vz = qvel[:, 0], qvel[:, 1], qvel[:, 2]
+    joints = np.empty((len(qpos), 16))
+    joints[:, 0::2] = (qpos[:, JOINTS] - joint_mid) / joint_half_range
+    joints[:, 1::2] = 0.1 * qvel[:, JOINT_SPEEDS]
+    observation = np.concatenate(
+        [
+            np.stack(
+                [
+                    qpos[:, 2] - initial_z,
+                    np.sin(target_angle),
+                    np.cos(target_angle),
+                    0.3 * (cos_yaw * vx + sin_yaw * vy),  # R(-yaw) v
+                    0.3 * (-sin_yaw * vx + cos_yaw * vy),
+                    0.3 * vz,
+                    roll,
+                    pitch,
+                ],
+                axis=1,
+            ),
+            joints,
+            contacts,
+        ],
+        axis=1,
+    )
+    return np.clip(observation, -5.0, 5.0)
 
 
 def quaternion_to_rpy(quaternion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
