@@ -1,8 +1,10 @@
-"""Benchmark learning: the held-out search centre's distance against env steps, per arm and seed.
+"""Benchmark learning: the held-out search centre's fitness against env steps, per arm and seed.
 
 The walkers measure of progress (docs/walkers.md): every ``evolve.eval_every`` generations a
-run scores its search centre on 10 held-out 1000-step episodes on the intact body; a
-generation's best member is a lucky draw and is not read here. For each arm, in one run:
+run scores its search centre on 10 held-out 1000-step episodes; a generation's best member is a
+lucky draw and is not read here. Two tasks (``--task``):
+
+``ant`` (distance in metres on the intact body; thresholds 5 m and 10 m):
 
 - ``hebbian``: ``envs/ant.toml`` (ABCD_lr, bullet observation, max|w| normalisation);
 - ``static``: ``envs/ant-static.toml`` (the weights themselves evolved the same way);
@@ -10,16 +12,25 @@ generation's best member is a lucky draw and is not read here. For each arm, in 
   observation normalisation, an obs-128-64-8 tanh policy, fitness the forward distance
   (``scripts/learning_peer.py``).
 
+``carracing`` (the return on 10 held-out tracks; thresholds 300 and 600 points):
+
+- ``hebbian``: ``envs/carracing.toml`` (the authors' protocol, ABCD_lr);
+- ``static``: the same preset with ``network.model=static``;
+
+each with every ``--action-repeat`` k (default 1 and 4; arm ``hebbian-repeat4`` for k=4): the
+network looks and acts on every k-th frame, fitness still the return over every frame.
+
 Each metaheb arm trains through ``metaheb train`` into ``<out>/<arm>-s<seed>``; a run cut off is
 picked up with ``metaheb resume`` when the benchmark runs again, a finished one is read as it
-is, so the full run (about an hour on 2 cores) can be killed and restarted. Prints, per run, the
-env steps at which the centre first reaches 5 m and 10 m and its last held-out distance; per
-arm, how many seeds reached 10 m and the median env steps to get there, and the ratio of each
-arm's median to the Hebbian arm's. ``--json PATH`` writes the same figures with the curves;
-the learning-curve PNG goes to ``<out>/learning.png``.
+is, so a full run (about an hour on 2 cores per task) can be killed and restarted. Prints, per
+run, the env steps at which the centre first reaches each threshold and its last held-out
+score; per arm, how many seeds reached the upper threshold and the median env steps to get
+there, and the ratio of each arm's median to the Hebbian arm's. ``--json PATH`` writes the same
+figures with the curves; the learning-curve PNG goes to ``<out>/learning.png``.
 
-    python scripts/bench_learning.py [--budget 2000000] [--seeds 3] [--arms hebbian static pgpe]
-        [--out runs/bench_learning] [--json out.json]
+    python scripts/bench_learning.py [--task ant] [--budget 2000000] [--seeds 3]
+        [--arms hebbian static pgpe] [--out runs/bench_learning] [--json out.json]
+    python scripts/bench_learning.py --task carracing --seeds 1 [--action-repeat 1 4]
 """
 
 from __future__ import annotations
@@ -29,34 +40,85 @@ import json
 import statistics
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 from metaheb.report.figures import learning_curves
 from metaheb.runs import atomic_write_bytes, heldout_curve
 
 ROOT = Path(__file__).resolve().parent.parent
-PRESETS = {"hebbian": ROOT / "envs" / "ant.toml", "static": ROOT / "envs" / "ant-static.toml"}
-THRESHOLDS = (5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class Bench:
+    """What one task's benchmark trains and how its curves read."""
+
+    presets: dict[str, tuple[Path, tuple[str, ...]]]  # arm -> (preset, its overrides)
+    peers: tuple[str, ...]  # arms trained outside metaheb
+    thresholds: tuple[float, float]  # the upper one is "learnt"
+    unit: str  # "m" or "" (points): the JSON keys are steps_to_<threshold><unit>
+    budget: int  # default env steps per run
+    action_repeats: tuple[int, ...]  # default --action-repeat
+    title: str
+    ylabel: str
+
+
+BENCHES = {
+    "ant": Bench(
+        presets={
+            "hebbian": (ROOT / "envs" / "ant.toml", ()),
+            "static": (ROOT / "envs" / "ant-static.toml", ()),
+        },
+        peers=("pgpe",),
+        thresholds=(5.0, 10.0),
+        unit="m",
+        budget=2_000_000,
+        action_repeats=(1,),
+        title="Ant, intact body: search centre on 10 held-out episodes",
+        ylabel="held-out search centre, distance (m)",
+    ),
+    "carracing": Bench(
+        presets={
+            "hebbian": (ROOT / "envs" / "carracing.toml", ()),
+            "static": (ROOT / "envs" / "carracing.toml", ("network.model=static",)),
+        },
+        peers=(),
+        thresholds=(300.0, 600.0),
+        unit="",
+        budget=600_000,
+        action_repeats=(1, 4),
+        title="CarRacing: search centre on 10 held-out 1000-step tracks",
+        ylabel="held-out search centre, return (points)",
+    ),
+}
 
 
 def metaheb_command() -> str:
     return str(Path(sys.executable).parent / "metaheb")
 
 
-def train_or_resume(arm: str, seed: int, budget: int, out: Path, workers: int) -> Path:
+def arm_name(arm: str, action_repeat: int) -> str:
+    return arm if action_repeat == 1 else f"{arm}-repeat{action_repeat}"
+
+
+def train_or_resume(
+    bench: Bench, arm: str, action_repeat: int, seed: int, budget: int, out: Path, workers: int
+) -> Path:
     """Train one metaheb run, or resume it if an earlier benchmark was cut off; its directory."""
-    run = out / f"{arm}-s{seed}"
+    run = out / f"{arm_name(arm, action_repeat)}-s{seed}"
     if (run / "agents" / "center.safetensors").exists():
         return run
     if (run / "checkpoint.pt").exists():
         command = [metaheb_command(), "resume", str(run)]
     else:
+        preset, overrides = bench.presets[arm]
+        repeat = [f"task.action_repeat={action_repeat}"] if action_repeat != 1 else []
         command = [
-            metaheb_command(), "train", str(PRESETS[arm]),
+            metaheb_command(), "train", str(preset), *overrides, *repeat,
             f"run.seed={seed}", f"run.name={run.name}", f"run.out_dir={out}",
             f"evolve.max_env_steps={budget}", f"ray.num_workers={workers}",
         ]  # fmt: skip
-    print(f"# {arm} seed {seed}: {' '.join(command[1:])}", flush=True)
+    print(f"# {run.name}: {' '.join(command[1:])}", flush=True)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return run
 
@@ -68,38 +130,40 @@ def curve_of(run: Path) -> dict:
     return {"curve": points, "env_steps": curve.env_steps, "train_seconds": curve.seconds}
 
 
-def steps_to(curve: list[list[float]], metres: float) -> int | None:
-    """The env steps at which the held-out centre first walks at least ``metres``."""
-    return next((int(steps) for steps, mean, _ in curve if mean >= metres), None)
+def steps_to(curve: list[list[float]], level: float) -> int | None:
+    """The env steps at which the held-out centre first scores at least ``level``."""
+    return next((int(steps) for steps, mean, _ in curve if mean >= level), None)
 
 
-def summarise(arm: str, seed: int, result: dict) -> dict:
+def key(bench: Bench, level: float) -> str:
+    return f"{level:g}{bench.unit}"
+
+
+def summarise(bench: Bench, arm: str, seed: int, result: dict) -> dict:
     curve = result["curve"]
     return {
         "arm": arm,
         "seed": seed,
         **result,
-        "final_m": curve[-1][1],
-        "best_m": max(mean for _, mean, _ in curve),
-        **{f"steps_to_{metres:g}m": steps_to(curve, metres) for metres in THRESHOLDS},
+        "final": curve[-1][1],
+        "best": max(mean for _, mean, _ in curve),
+        **{f"steps_to_{key(bench, level)}": steps_to(curve, level) for level in bench.thresholds},
     }
 
 
-def arm_summary(runs: list[dict]) -> dict:
-    reached = [run["steps_to_10m"] for run in runs if run["steps_to_10m"] is not None]
+def arm_summary(bench: Bench, runs: list[dict]) -> dict:
+    goal = key(bench, bench.thresholds[-1])
+    reached = [run[f"steps_to_{goal}"] for run in runs if run[f"steps_to_{goal}"] is not None]
     return {
         "seeds": len(runs),
-        "seeds_reaching_10m": len(reached),
-        # Only a median over every seed is a median: one seed that never walks leaves it undefined.
-        "median_steps_to_10m": statistics.median(reached) if len(reached) == len(runs) else None,
-        "mean_final_m": statistics.fmean(run["final_m"] for run in runs),
+        f"seeds_reaching_{goal}": len(reached),
+        # Only a median over every seed is a median: one seed that never gets there leaves it
+        # undefined.
+        f"median_steps_to_{goal}": statistics.median(reached)
+        if len(reached) == len(runs)
+        else None,
+        "mean_final": statistics.fmean(run["final"] for run in runs),
     }
-
-
-def plot(runs: list[dict], path: Path) -> None:
-    curves = [(run["arm"], run["curve"]) for run in runs]
-    title = "Ant, intact body: search centre on 10 held-out episodes"
-    atomic_write_bytes(path, learning_curves(curves, title, threshold=10.0))
 
 
 def fmt_steps(steps: int | None) -> str:
@@ -108,54 +172,74 @@ def fmt_steps(steps: int | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--budget", type=int, default=2_000_000, help="env steps per run")
+    parser.add_argument("--task", choices=sorted(BENCHES), default="ant")
+    parser.add_argument("--budget", type=int, default=None, help="env steps per run")
     parser.add_argument("--seeds", type=int, default=3, help="seeds per metaheb arm")
     parser.add_argument("--peer-seeds", type=int, default=1, help="seeds of the EvoTorch peer")
-    parser.add_argument("--arms", nargs="+", default=["hebbian", "static", "pgpe"])
+    parser.add_argument("--arms", nargs="+", default=None, help="default: every arm of the task")
+    parser.add_argument(
+        "--action-repeat", type=int, nargs="+", default=None, help="task.action_repeat values"
+    )
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=ROOT / "runs" / "bench_learning")
+    parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
-    unknown = set(args.arms) - {*PRESETS, "pgpe"}
+    bench = BENCHES[args.task]
+    known = [*bench.presets, *bench.peers]
+    arms = args.arms or known
+    unknown = set(arms) - set(known)
     if unknown:
-        parser.error(f"unknown arm {sorted(unknown)}; choose from hebbian, static, pgpe")
+        parser.error(f"unknown arm {sorted(unknown)} for {args.task}; choose from {known}")
+    repeats = args.action_repeat or list(bench.action_repeats)
+    if min(repeats) < 1:
+        parser.error(f"--action-repeat must be at least 1, got {min(repeats)}")
+    budget = args.budget or bench.budget
+    out = args.out or ROOT / "runs" / (
+        "bench_learning" if args.task == "ant" else f"bench_learning_{args.task}"
+    )
+    low, goal = (key(bench, level) for level in bench.thresholds)
 
     runs = []
-    for arm in args.arms:
-        for seed in range(args.peer_seeds if arm == "pgpe" else args.seeds):
-            if arm == "pgpe":
-                from learning_peer import train_peer  # scripts/ is on sys.path when run
+    for arm in arms:
+        for repeat in [1] if arm in bench.peers else repeats:
+            name = arm_name(arm, repeat)
+            for seed in range(args.peer_seeds if arm in bench.peers else args.seeds):
+                if arm == "pgpe":
+                    from learning_peer import train_peer  # scripts/ is on sys.path when run
 
-                result = train_peer(seed, args.budget, args.out / f"pgpe-s{seed}", args.workers)
-            else:
-                run = train_or_resume(arm, seed, args.budget, args.out, args.workers)
-                result = curve_of(run)
-            runs.append(summarise(arm, seed, result))
-            summary = runs[-1]
-            print(
-                f"{arm:>8} s{seed}  final {summary['final_m']:6.2f} m"
-                f"  best {summary['best_m']:6.2f} m"
-                f"  to 5 m {fmt_steps(summary['steps_to_5m']):>6}"
-                f"  to 10 m {fmt_steps(summary['steps_to_10m']):>6}"
-                f"  ({summary['env_steps'] / summary['train_seconds']:,.0f} env-steps/s)",
-                flush=True,
-            )
+                    result = train_peer(seed, budget, out / f"pgpe-s{seed}", args.workers)
+                else:
+                    run = train_or_resume(bench, arm, repeat, seed, budget, out, args.workers)
+                    result = curve_of(run)
+                runs.append(summarise(bench, name, seed, result))
+                summary = runs[-1]
+                print(
+                    f"{name:>16} s{seed}  final {summary['final']:7.2f}"
+                    f"  best {summary['best']:7.2f}"
+                    f"  to {low} {fmt_steps(summary[f'steps_to_{low}']):>6}"
+                    f"  to {goal} {fmt_steps(summary[f'steps_to_{goal}']):>6}"
+                    f"  ({summary['env_steps'] / summary['train_seconds']:,.0f} env-steps/s)",
+                    flush=True,
+                )
 
-    arms = {arm: arm_summary([r for r in runs if r["arm"] == arm]) for arm in args.arms}
-    print(f"\nheld-out centre, budget {args.budget / 1e6:g}M env steps per run:")
-    reference = arms.get("hebbian", {}).get("median_steps_to_10m")
-    for arm, summary in arms.items():
-        median = summary["median_steps_to_10m"]
+    names = list(dict.fromkeys(run["arm"] for run in runs))
+    summaries = {name: arm_summary(bench, [r for r in runs if r["arm"] == name]) for name in names}
+    print(f"\nheld-out centre, budget {budget / 1e6:g}M env steps per run:")
+    reference = summaries.get("hebbian", {}).get(f"median_steps_to_{goal}")
+    for name, summary in summaries.items():
+        median = summary[f"median_steps_to_{goal}"]
         ratio = f"{median / reference:.2f}x hebbian's" if median and reference else "-"
         print(
-            f"{arm:>8}: {summary['seeds_reaching_10m']}/{summary['seeds']} seeds reach 10 m,"
-            f" median {fmt_steps(median)} env steps ({ratio}),"
-            f" mean last {summary['mean_final_m']:.2f} m"
+            f"{name:>16}: {summary[f'seeds_reaching_{goal}']}/{summary['seeds']} seeds reach"
+            f" {goal}, median {fmt_steps(median)} env steps ({ratio}),"
+            f" mean last {summary['mean_final']:.2f}"
         )
-    plot(runs, args.out / "learning.png")
-    print(f"learning curve: {args.out / 'learning.png'}")
+    curves = [(run["arm"], run["curve"]) for run in runs]
+    png = learning_curves(curves, bench.title, threshold=bench.thresholds[-1], ylabel=bench.ylabel)
+    atomic_write_bytes(out / "learning.png", png)
+    print(f"learning curve: {out / 'learning.png'}")
     if args.json:
-        figures = {"budget": args.budget, "arms": arms, "runs": runs}
+        figures = {"task": args.task, "budget": budget, "arms": summaries, "runs": runs}
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=1).encode())
 
 

@@ -94,6 +94,7 @@ def learning_curves(
     runs: list[tuple[str, list[tuple[int, float, float]]]],
     title: str,
     threshold: float | None = None,
+    ylabel: str = "held-out search centre, distance",
 ) -> bytes:
     """Each run's held-out search centre against training env steps, one colour per arm.
 
@@ -113,7 +114,7 @@ def learning_curves(
         axis.axhline(threshold, color="black", linewidth=0.6, linestyle="--")
     axis.set_xlim(left=0)
     axis.set_xlabel("env steps (millions, training episodes only)")
-    axis.set_ylabel("held-out search centre, distance")
+    axis.set_ylabel(ylabel)
     axis.set_title(title, fontsize=10)
     if colours:
         axis.legend(fontsize=8)
