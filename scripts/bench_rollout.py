@@ -7,7 +7,9 @@ with coefficients near zero (no agent stops early, so every figure counts the sa
   rule update for the batch, physics), for batch sizes 1, 8, 64 and 256;
 - gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
   written per agent (matrix-vector products, in-place update).
-Prints rollout/physics and rollout/gymnasium-loop for every batch size. Then, where pybullet is
+Prints rollout/physics and rollout/gymnasium-loop for every batch size, then where an agent-step
+of the rollout goes at one batch size (physics, observation, forward, update, bookkeeping; the
+parts timed apart in one loop like the rollout's). Then, where pybullet is
 installed, pybullet's Ant (``task.name = "ant_bullet"``) the same way: its bare physics (torques
 set and ``stepSimulation``, one client per agent) against metaheb's rollout. ``--json PATH``
 writes the same figures.
@@ -69,6 +71,45 @@ def rollout_rate(task, agents: int, steps: int) -> float:
     return float(result.steps.sum()) / (time.perf_counter() - started)
 
 
+PARTS = ("physics", "observation", "forward", "update")
+
+
+def breakdown(task, agents: int, steps: int) -> dict[str, float]:
+    """Microseconds per agent-step of each part of MuJoCo's Ant rollout, timed apart.
+
+    One loop does what ``rollout_batch`` does for ``agents`` agents (forward pass and actions,
+    physics, observation, rule update) with a clock between the parts; ``bookkeeping`` is what
+    the real rollout, timed right after, spends beyond their sum (early stop, score, the loop).
+    """
+    network = PolicyNetwork((task.obs_dim, *HIDDEN, task.act_dim))
+    genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
+    seeds = list(range(agents))
+    envs = task.envs(agents, "intact")
+    observations = task.reset(envs, seeds)
+    weights, terms = network.start_episode(genomes, seeds)
+    spent = dict.fromkeys(PARTS, 0.0)
+    clock = time.perf_counter
+    for _ in range(steps):
+        started = clock()
+        activations = network.forward(weights, torch.from_numpy(observations).float())
+        actions = network.actions(activations).numpy()
+        acted = clock()
+        for env, action in zip(envs, actions):
+            mujoco_step(env, action)
+        stepped = clock()
+        observations = task.observe(envs)
+        observed = clock()
+        network.plasticity_step(weights, activations, terms)
+        updated = clock()
+        spent["forward"] += acted - started
+        spent["physics"] += stepped - acted
+        spent["observation"] += observed - stepped
+        spent["update"] += updated - observed
+    parts = {part: 1e6 * seconds / (agents * steps) for part, seconds in spent.items()}
+    parts["bookkeeping"] = 1e6 / rollout_rate(task, agents, steps) - sum(parts.values())
+    return parts
+
+
 def gymnasium_loop_rate(agents: int, steps: int) -> float:
     """One agent at a time: wrapped gymnasium env, per-agent network and rule."""
     network = PolicyNetwork((RAW_OBSERVATION, *HIDDEN, 8))
@@ -120,6 +161,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--breakdown", type=int, default=64, help="batch of the breakdown")
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -141,7 +183,12 @@ def main() -> None:
             "rollout_over_gymnasium_loop": ours / plain,
         }
         print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}{ours / plain:>14.2f}")
-    print("goals at batch 64: rollout/physics >= 0.85, rollout/loop >= 1.5")
+    print("goals: rollout/physics >= 0.90 at batch 64 and >= 0.95 at batch 256")
+    print(f"\nan agent-step at batch {args.breakdown}, microseconds (share of the whole):")
+    parts = breakdown(task, args.breakdown, args.steps)
+    whole = sum(parts.values())
+    print("  ".join(f"{part} {us:.1f} ({us / whole:.0%})" for part, us in parts.items()))
+    figures["breakdown_us"] = {"batch": args.breakdown, **parts}
     figures["bullet"] = bullet_figures(args)
     if args.json:
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=2).encode())

@@ -52,31 +52,41 @@ class AntObservation:
         self.foot_slot[feet] = np.arange(4)
 
     def __call__(self, datas: list[mujoco.MjData], initial_z: np.ndarray) -> np.ndarray:
-        """``(n, size)`` float64 observations of the envs whose data are ``datas``."""
+        """``(n, size)`` float64 observations of the envs whose data are ``datas``.
+
+        One pass over the envs copies what each holds; everything else is batched numpy, as a
+        per-env numpy call costs microseconds against a physics step of a few hundred.
+        """
         n = len(datas)
         qpos = np.empty((n, 15))
         qvel = np.empty((n, 14))
+        if self.kind == "raw":
+            for k, data in enumerate(datas):
+                qpos[k] = data.qpos
+                qvel[k] = data.qvel
+            return np.concatenate([qpos[:, 2:], qvel], axis=1)
+        xpos = np.empty((n, self.bodies + 1, 3))
+        pairs = []
         for k, data in enumerate(datas):
             qpos[k] = data.qpos
             qvel[k] = data.qvel
-        if self.kind == "raw":
-            return np.concatenate([qpos[:, 2:], qvel], axis=1)
-        centre = np.empty((n, 2))
-        contacts = np.zeros((n, 4))
-        for k, data in enumerate(datas):
-            centre[k] = data.xpos[1:, :2].sum(axis=0)
-            contacts[k] = self.foot_contacts(data)
-        centre /= self.bodies
-        return self.bullet(qpos, qvel, centre, contacts, initial_z)
+            xpos[k] = data.xpos
+            pairs.append(data.contact.geom[: data.ncon])
+        centre = xpos[:, 1:, :2].sum(axis=1) / self.bodies
+        return self.bullet(qpos, qvel, centre, self.foot_contacts(pairs), initial_z)
 
-    def foot_contacts(self, data: mujoco.MjData) -> np.ndarray:
-        """1.0 for each lower leg in contact with the floor now."""
-        pairs = data.contact.geom[: data.ncon]
-        touching = (pairs[:, 0] == self.floor) | (pairs[:, 1] == self.floor)
-        found = np.zeros(5)
+    def foot_contacts(self, pairs: list[np.ndarray]) -> np.ndarray:
+        """``(n, 4)``: 1.0 for each lower leg touching the floor, from each env's contact pairs
+        (``data.contact.geom``) in the feet's order."""
+        counts = [len(pair) for pair in pairs]
+        geoms = np.concatenate(pairs)
+        owner = np.repeat(np.arange(len(pairs)), counts)
+        touching = (geoms[:, 0] == self.floor) | (geoms[:, 1] == self.floor)
         # The other geom of each floor contact, as a foot's slot (4: not a foot).
-        found[self.foot_slot[(pairs[:, 0] + pairs[:, 1] - self.floor)[touching]]] = 1.0
-        return found[:4]
+        slot = self.foot_slot[(geoms[:, 0] + geoms[:, 1] - self.floor)[touching]]
+        found = np.zeros((len(pairs), 5))
+        found[owner[touching], slot] = 1.0
+        return found[:, :4]
 
     def bullet(
         self,
