@@ -33,7 +33,14 @@ from metaheb.encoders import CONV_SHAPES, FEATURES, conv_features
 from metaheb.errors import UserError
 from metaheb.genome import GenomeLayout, Segment
 from metaheb.modulation import Modulator, parameter_names
-from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
+from metaheb.rules import (
+    RULES,
+    Terms,
+    fused_hebbian_step_,
+    fused_update_works,
+    hebbian_step_,
+    normalise_max_abs_,
+)
 
 OUTPUT_ACTIVATIONS = {
     "tanh": torch.tanh,
@@ -57,7 +64,7 @@ class PolicyNetwork:
     normalise: str = "none"
     bottleneck: int = 0
     encoder: str = "none"  # "carracing_conv": evolved convolutions before the MLP (encoders.py)
-    fused: bool = False  # the compiled rule update; its rounding differs from the eager one's
+    fused: bool = False  # the compiled rule update (the eager one's bits, faster in long runs)
     # The output layer's post-synaptic activity in its rule: the "squashed" action, or the
     # "linear" output before the squashing (the authors' CarRacing). Older agent files: squashed.
     output_rule_input: str = "squashed"
@@ -94,7 +101,7 @@ class PolicyNetwork:
             config.normalise,
             config.bottleneck,
             config.encoder,
-            config.fused,
+            config.fused is True,  # "auto" is the trainer's to decide
             output_rule_input if chosen == "task" else chosen,
             config.modulation,
         )
@@ -239,13 +246,15 @@ class PolicyNetwork:
     ) -> None:
         """Update every layer in place from one forward pass's activations (pre-update weights),
         each agent's update multiplied by its ``modulation`` m_t ``(P,)`` when given."""
-        step_ = fused_hebbian_step_ if self.fused else hebbian_step_
+        normalise = self.normalise == "max_abs"
+        fused = self.fused and fused_update_works()
         for layer, rule, pre, post in zip(weights, terms, activations[:-1], activations[1:]):
-            step_(layer, pre, post, rule, modulation)
-            if self.normalise == "max_abs":
-                # Each agent's layer divided by its own max |w|; a zero layer is left as it is.
-                peak = layer.abs().amax(dim=(1, 2), keepdim=True)
-                layer.div_(torch.where(peak > 0, peak, torch.ones_like(peak)))
+            if fused:
+                fused_hebbian_step_(layer, pre, post, rule, modulation, normalise)
+                continue
+            hebbian_step_(layer, pre, post, rule, modulation)
+            if normalise:
+                normalise_max_abs_(layer)
 
 
 def batched_matvec(weights: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:

@@ -20,13 +20,16 @@ multiplied in once per episode, exact since it scales its terms), and ``hebbian_
 terms to the live weights in place (``addcmul_``: about six times faster than building dw out of
 place, and in place is what lets plasticity act on the next forward pass).
 
-``fused_hebbian_step_`` is the same update compiled (torch.compile) into one loop over memory:
-eager, the four terms take about fourteen passes over layer-sized arrays (each ``addcmul_``
-reads the weights and a factor and writes the weights; the outer product is a temporary); fused,
-the weights and each factor are read once and the weights written once. It is opt-in
-(``network.fused``): it needs a C++ compiler and compiles for about half a minute on first use
-(cached on disk after), and its rounding differs from the eager update's, so an agent records
-which one it ran with.
+``fused_hebbian_step_`` is the same update compiled (torch.compile) into one loop over memory,
+the max |w| normalisation after it included: eager, the four terms take about fourteen passes
+over layer-sized arrays (each ``addcmul_`` reads the weights and a factor and writes the weights;
+the outer product is a temporary) and the normalisation two more; fused, the weights and each
+factor are read once and the weights written once. It performs the eager update's operations in
+the eager order and rounds them the same way (a + b * c as one fused multiply-add, as the eager
+kernels are built), so it gives the eager update's bits: a run's numbers do not depend on which
+one ran. ``fused_update_works`` checks that once per process and falls back to the eager update
+with a one-line notice where it does not hold or no C++ compiler is found. Compiling takes a few
+seconds per process (cached on disk), which long runs repay (``network.fused = "auto"``).
 
 Shapes: weights ``(P, out, in)`` for P agents (post j indexes ``out``, pre i indexes ``in``);
 activations ``(P, in)`` and ``(P, out)``; a rule's coefficients ``(P, k, out, in)`` in the order
@@ -35,6 +38,8 @@ of ``Rule.coefficients``.
 
 from __future__ import annotations
 
+import functools
+import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -142,7 +147,13 @@ def hebbian_step_(
             weights.addcmul_(terms.constant, scale.view(-1, 1, 1))
 
 
-def _hebbian_sum_(
+def normalise_max_abs_(weights: torch.Tensor) -> None:
+    """Divide each agent's layer by its own max |w| in place; a zero layer is left as it is."""
+    peak = weights.abs().amax(dim=(1, 2), keepdim=True)
+    weights.div_(torch.where(peak > 0, peak, torch.ones_like(peak)))
+
+
+def _update_in_eager_order(
     weights: torch.Tensor,
     pre: torch.Tensor,
     post: torch.Tensor,
@@ -150,27 +161,31 @@ def _hebbian_sum_(
     pre_factor: torch.Tensor | None,
     post_factor: torch.Tensor | None,
     constant: torch.Tensor | None,
-    scale: torch.Tensor | None = None,
+    scale: torch.Tensor | None,
+    normalise: bool,
 ) -> None:
-    """w += m (F_A o_i o_j + F_B o_i + F_C o_j + F_D) as one expression, for the compiler to
-    fuse; ``scale`` None is m = 1."""
+    """``hebbian_step_`` then ``normalise_max_abs_`` (if ``normalise``) as one expression, the
+    same operations in the same order, for the compiler to fuse into one pass over memory."""
     pre_row, post_col = pre.unsqueeze(1), post.unsqueeze(2)
-    change = [
-        factor * basis
-        for factor, basis in (
-            (hebbian, post_col * pre_row),
-            (pre_factor, pre_row),
-            (post_factor, post_col),
-        )
-        if factor is not None
-    ]
+    scaled_pre, scaled_post = pre_row, post_col
+    if scale is not None:
+        scaled_pre, scaled_post = pre_row * scale.view(-1, 1, 1), post_col * scale.view(-1, 1, 1)
+    total = weights
+    if hebbian is not None:
+        total = total + hebbian * (scaled_post * pre_row)
+    if pre_factor is not None:
+        total = total + pre_factor * scaled_pre
+    if post_factor is not None:
+        total = total + post_factor * scaled_post
     if constant is not None:
-        change.append(constant)
-    total = sum(change[1:], change[0])
-    weights.add_(total if scale is None else total * scale.view(-1, 1, 1))
+        total = total + (constant if scale is None else constant * scale.view(-1, 1, 1))
+    if normalise:
+        peak = total.abs().amax(dim=(1, 2), keepdim=True)
+        total = total / torch.where(peak > 0, peak, torch.ones_like(peak))
+    weights.copy_(total)
 
 
-_compiled_step = None
+_compiled_update = None
 
 
 def fused_hebbian_step_(
@@ -179,13 +194,58 @@ def fused_hebbian_step_(
     post: torch.Tensor,
     terms: Terms,
     scale: torch.Tensor | None = None,
+    normalise: bool = False,
 ) -> None:
-    """``hebbian_step_`` compiled into one pass (see the module docstring); compiled on first
-    use, for any population and layer size (dynamic shapes)."""
-    global _compiled_step
-    if _compiled_step is None:
-        # One graph per rule's set of terms, with or without modulation, and torch specialises a
-        # population of one apart: up to forty graphs, more than the default eight per function.
-        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 64)
-        _compiled_step = torch.compile(_hebbian_sum_, dynamic=True, fullgraph=True)
-    _compiled_step(weights, pre, post, *terms, scale)
+    """``hebbian_step_`` (and ``normalise_max_abs_`` with ``normalise``) compiled into one pass;
+    the eager update's bits where ``fused_update_works`` (see the module docstring). Compiled on
+    first use, for any population and layer size (dynamic shapes)."""
+    global _compiled_update
+    if _compiled_update is None:
+        import torch._inductor.config as inductor
+
+        # The eager kernels are built with the C++ compiler's default contraction, which turns
+        # each addcmul's a + b * c into one fused multiply-add; the compiled update must round
+        # the same way to give the same bits. The setting is part of the compile cache's key.
+        inductor.cpp.enable_floating_point_contract_flag = "fast"
+        # One graph per rule's set of terms, with or without modulation and normalisation, and
+        # torch specialises a population of one apart: more than the default eight per function.
+        torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, 128)
+        _compiled_update = torch.compile(_update_in_eager_order, dynamic=True, fullgraph=True)
+    _compiled_update(weights, pre, post, *terms, scale, normalise)
+
+
+@functools.cache
+def fused_update_works() -> bool:
+    """Whether this process can run the fused update with the eager update's bits.
+
+    Checked once per process on a small case whose rows do not fill a vector register (so both
+    the vector loop and its remainder are compared); if the compiler is missing or fails, or the
+    bits differ, one line on stderr says so and the eager update serves instead: the same
+    numbers, slower.
+    """
+    generator = torch.Generator().manual_seed(0)
+    weights = torch.randn(3, 5, 19, generator=generator)
+    pre, post = torch.randn(3, 19, generator=generator), torch.randn(3, 5, generator=generator)
+    terms = Terms(*(torch.randn(3, 5, 19, generator=generator) for _ in range(4)))
+    eager, fused = weights.clone(), weights.clone()
+    hebbian_step_(eager, pre, post, terms)
+    normalise_max_abs_(eager)
+    try:
+        fused_hebbian_step_(fused, pre, post, terms, normalise=True)
+    except Exception as error:  # any compiler failure: the eager update gives the same numbers
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        _fallback_notice(f"it does not compile here ({reason[:160]})")
+        return False
+    if not torch.equal(eager, fused):
+        _fallback_notice("its rounding differs from the eager update's on this machine")
+        return False
+    return True
+
+
+def _fallback_notice(why: str) -> None:
+    print(
+        f"metaheb: the fused rule update is not used: {why}; the eager update runs instead "
+        "(the same numbers, slower)",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -4,7 +4,9 @@ All in one run, env-steps/s on one core, Ant-v5 (intact), obs-128-64-8 Hebbian A
 with coefficients near zero (no agent stops early, so every figure counts the same steps):
 - physics: bare ``mj_step`` with Ant-v5's frame skip over the batch's models (the limit);
 - rollout: metaheb's whole episode loop over a batch (observation, plastic network forward and
-  rule update for the batch, physics), for batch sizes 1, 8, 64 and 256;
+  rule update for the batch, physics), for batch sizes 1, 8, 64 and 256, with the walkers
+  presets' network (max |w| normalisation), with the eager rule update and with the fused one
+  (the same bits; what ``network.fused = "auto"`` picks in a long run where it compiles);
 - gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
   written per agent (matrix-vector products, in-place update).
 Prints rollout/physics and rollout/gymnasium-loop for every batch size, then where an agent-step
@@ -21,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import time
 from pathlib import Path
 
@@ -33,7 +36,7 @@ from metaheb.config import TaskConfig
 from metaheb.errors import UserError
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
-from metaheb.rules import RULES, hebbian_step_
+from metaheb.rules import RULES, fused_update_works, hebbian_step_
 from metaheb.runs import atomic_write_bytes
 from metaheb.tasks import make_task
 
@@ -62,10 +65,16 @@ def physics_rate(task, agents: int, steps: int, advance=mujoco_step) -> float:
     return agents * steps / (time.perf_counter() - started)
 
 
-def rollout_rate(task, agents: int, steps: int) -> float:
-    network = PolicyNetwork((task.obs_dim, *HIDDEN, task.act_dim))  # the task's observation
+def preset_network(task, fused: bool) -> PolicyNetwork:
+    """The walkers presets' network (envs/ant.toml: max |w| normalisation) for the task."""
+    sizes = (task.obs_dim, *HIDDEN, task.act_dim)
+    return PolicyNetwork(sizes, normalise="max_abs", fused=fused)
+
+
+def rollout_rate(task, agents: int, steps: int, fused: bool = False) -> float:
+    network = preset_network(task, fused)
     genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
-    rollout_batch(task, network, genomes[:1], [0])  # warm up
+    rollout_batch(task, network, genomes[:2], [0, 1])  # warm up (and compile for a batch)
     started = time.perf_counter()
     result = rollout_batch(task, network, genomes, list(range(agents)))
     return float(result.steps.sum()) / (time.perf_counter() - started)
@@ -74,14 +83,14 @@ def rollout_rate(task, agents: int, steps: int) -> float:
 PARTS = ("physics", "observation", "forward", "update")
 
 
-def breakdown(task, agents: int, steps: int) -> dict[str, float]:
+def breakdown(task, agents: int, steps: int, fused: bool) -> dict[str, float]:
     """Microseconds per agent-step of each part of MuJoCo's Ant rollout, timed apart.
 
     One loop does what ``rollout_batch`` does for ``agents`` agents (forward pass and actions,
     physics, observation, rule update) with a clock between the parts; ``bookkeeping`` is what
     the real rollout, timed right after, spends beyond their sum (early stop, score, the loop).
     """
-    network = PolicyNetwork((task.obs_dim, *HIDDEN, task.act_dim))
+    network = preset_network(task, fused)
     genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
     seeds = list(range(agents))
     envs = task.envs(agents, "intact")
@@ -106,7 +115,7 @@ def breakdown(task, agents: int, steps: int) -> dict[str, float]:
         spent["observation"] += observed - stepped
         spent["update"] += updated - observed
     parts = {part: 1e6 * seconds / (agents * steps) for part, seconds in spent.items()}
-    parts["bookkeeping"] = 1e6 / rollout_rate(task, agents, steps) - sum(parts.values())
+    parts["bookkeeping"] = 1e6 / rollout_rate(task, agents, steps, fused) - sum(parts.values())
     return parts
 
 
@@ -147,7 +156,7 @@ def bullet_figures(args: argparse.Namespace) -> dict:
     figures = {}
     for agents in args.batches:
         limit = physics_rate(task, agents, args.steps, bullet_step)
-        ours = rollout_rate(task, agents, args.steps)
+        ours = rollout_rate(task, agents, args.steps, fused_update_works())
         figures[agents] = {
             "physics_steps_per_s": limit,
             "rollout_steps_per_s": ours,
@@ -161,6 +170,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--batches", type=int, nargs="+", default=[1, 8, 64, 256])
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per figure")
     parser.add_argument("--breakdown", type=int, default=64, help="batch of the breakdown")
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
@@ -171,24 +181,39 @@ def main() -> None:
         f"Ant-v5, one core, {args.steps}-step episodes; gymnasium loop with the same network, "
         f"one agent at a time: {plain:,.0f} env-steps/s"
     )
-    print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}{'rollout/loop':>14}")
+    fused = fused_update_works()  # what a long run uses (network.fused = "auto")
+    updates = {"eager": False, "fused": True} if fused else {"eager": False}
+    header = "".join(f"{name:>10}{name + '/physics':>16}" for name in updates)
+    print(f"{'batch':>6}{'physics':>10}{header}{'eager/loop':>12}")
     figures = {"gymnasium_loop_steps_per_s": plain, "batches": {}}
     for agents in args.batches:
-        limit = physics_rate(task, agents, args.steps)
-        ours = rollout_rate(task, agents, args.steps)
+        # Interleaved rounds, each figure the median of its rounds: load that comes and goes
+        # on a shared machine falls on every figure alike.
+        rounds = [
+            (
+                physics_rate(task, agents, args.steps),
+                *(rollout_rate(task, agents, args.steps, on) for on in updates.values()),
+            )
+            for _ in range(args.rounds)
+        ]
+        limit, *medians = (statistics.median(figure) for figure in zip(*rounds))
+        rates = dict(zip(updates, medians))
         figures["batches"][agents] = {
             "physics_steps_per_s": limit,
-            "rollout_steps_per_s": ours,
-            "rollout_over_physics": ours / limit,
-            "rollout_over_gymnasium_loop": ours / plain,
+            **{f"{name}_steps_per_s": rate for name, rate in rates.items()},
+            **{f"{name}_over_physics": rate / limit for name, rate in rates.items()},
+            "eager_over_gymnasium_loop": rates["eager"] / plain,
         }
-        print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}{ours / plain:>14.2f}")
+        cells = "".join(f"{rate:>10,.0f}{rate / limit:>16.2f}" for rate in rates.values())
+        print(f"{agents:>6}{limit:>10,.0f}{cells}{rates['eager'] / plain:>12.2f}")
     print("goals: rollout/physics >= 0.90 at batch 64 and >= 0.95 at batch 256")
-    print(f"\nan agent-step at batch {args.breakdown}, microseconds (share of the whole):")
-    parts = breakdown(task, args.breakdown, args.steps)
-    whole = sum(parts.values())
-    print("  ".join(f"{part} {us:.1f} ({us / whole:.0%})" for part, us in parts.items()))
-    figures["breakdown_us"] = {"batch": args.breakdown, **parts}
+    figures["breakdown_us"] = {}
+    for name, on in updates.items():
+        parts = breakdown(task, args.breakdown, args.steps, on)
+        whole = sum(parts.values())
+        print(f"\nan agent-step at batch {args.breakdown}, {name} update, microseconds (share):")
+        print("  ".join(f"{part} {us:.1f} ({us / whole:.0%})" for part, us in parts.items()))
+        figures["breakdown_us"][name] = {"batch": args.breakdown, **parts}
     figures["bullet"] = bullet_figures(args)
     if args.json:
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=2).encode())

@@ -4,7 +4,14 @@ and fused."""
 import pytest
 import torch
 
-from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_
+from metaheb.rules import (
+    RULES,
+    Terms,
+    fused_hebbian_step_,
+    fused_update_works,
+    hebbian_step_,
+    normalise_max_abs_,
+)
 
 # dw for one synapse, from the equations of Najarro & Risi (2020), c = the synapse's coefficients.
 EQUATIONS = {
@@ -93,3 +100,31 @@ def test_the_fused_step_gives_an_agent_the_same_bits_in_any_batch():
         alone = w[part].clone()
         fused_hebbian_step_(alone, pre[part], post[part], Terms(*(t[part] for t in terms)))
         assert torch.equal(alone, together[part])
+
+
+@pytest.mark.parametrize("agents", [1, 5])
+@pytest.mark.parametrize(
+    ("name", "modulated", "normalise"),
+    [
+        *((name, False, True) for name in ("A", "AD_lr", "ABC", "ABCD_lr")),
+        ("ABCD_lr", False, False),
+        ("ABCD_lr", True, False),
+        ("ABCD_lr", True, True),
+    ],
+)
+def test_the_fused_step_gives_the_eager_steps_bits(name, modulated, normalise, agents):
+    # A run's numbers must not depend on which update ran (network.fused=auto picks per run).
+    assert fused_update_works()
+    rule = RULES[name]
+    generator = torch.Generator().manual_seed(agents + len(name))
+    w = 2 * torch.randn(agents, 37, 29, generator=generator)  # rows that do not fill a register
+    pre = torch.tanh(torch.randn(agents, 29, generator=generator))
+    post = torch.tanh(torch.randn(agents, 37, generator=generator))
+    terms = rule.fold(0.3 * torch.randn(agents, rule.size, 37, 29, generator=generator))
+    scale = torch.randn(agents, generator=generator) if modulated else None
+    eager, fused = w.clone(), w.clone()
+    hebbian_step_(eager, pre, post, terms, scale)
+    if normalise:
+        normalise_max_abs_(eager)
+    fused_hebbian_step_(fused, pre, post, terms, scale, normalise)
+    assert torch.equal(fused, eager)

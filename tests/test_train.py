@@ -10,7 +10,7 @@ import torch
 from metaheb.config import config_from_dict, load_config
 from metaheb.errors import UserError
 from metaheb.evolve.heldout import heldout_seeds
-from metaheb.evolve.trainer import train
+from metaheb.evolve.trainer import _network, train
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
 from metaheb.runs import load_agent, read_metrics
@@ -101,20 +101,39 @@ def test_fitness_does_not_depend_on_the_number_of_workers(tmp_path, local_ray):
     assert read_metrics(one)[0]["heldout_start"] == read_metrics(two)[0]["heldout_start"]
 
 
-def test_a_fused_run_replays_to_its_bits_whatever_the_workers(tmp_path, local_ray):
-    one, _ = small_run(tmp_path, "network.fused=true", "ray.num_workers=1", "run.name=one")
-    two, _ = small_run(tmp_path, "network.fused=true", "ray.num_workers=2", "run.name=two")
-    keys = ("best", "mean", "std", "min", "env_steps")
-    assert [[m[k] for k in keys] for m in read_metrics(one)] == [
-        [m[k] for k in keys] for m in read_metrics(two)
+def test_a_fused_run_gives_the_eager_runs_numbers_whatever_the_workers(tmp_path, local_ray):
+    normalised = "network.normalise=max_abs"  # fused into the same pass
+    fused, lines = small_run(tmp_path, normalised, "network.fused=true", "run.name=f")
+    eager, _ = small_run(tmp_path, normalised, "network.fused=false", "ray.num_workers=1")
+    assert any("fused rule update" in line for line in lines)
+    keys = ("best", "mean", "std", "min", "env_steps", "heldout")
+    assert [[m[k] for k in keys] for m in read_metrics(fused)] == [
+        [m[k] for k in keys] for m in read_metrics(eager)
     ]
-    agent = load_agent(one / "agents" / "best.safetensors")
+    agent = load_agent(fused / "agents" / "best.safetensors")
     network = PolicyNetwork.from_dict(agent.meta["network"])
-    assert network.fused  # the agent file says which update it ran with
-    task = make_task(config_from_dict(tomllib.loads((one / "config.toml").read_text())).task)
+    assert network.fused and network.normalise == "max_abs"  # the agent file says which ran
+    task = make_task(config_from_dict(tomllib.loads((fused / "config.toml").read_text())).task)
     genome = torch.from_numpy(agent.genome)[None]
-    replay = rollout_batch(task, network, genome, [agent.meta["episode_seed"]])
-    assert replay.fitness[0] == agent.meta["fitness"]
+    for update in (network, dataclasses.replace(network, fused=False)):
+        replay = rollout_batch(task, update, genome, [agent.meta["episode_seed"]])
+        assert replay.fitness[0] == agent.meta["fitness"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "fused"),
+    [
+        ([], False),  # a short run: compiling would cost more than it saves
+        (["evolve.max_env_steps=1000000"], True),
+        (["evolve.popsize=100", "evolve.generations=200", "task.max_steps=60"], True),
+        (["evolve.max_env_steps=1000000", "network.fused=false"], False),
+        (["evolve.max_env_steps=1000000", "network.model=static"], False),
+        (["network.fused=true"], True),
+    ],
+)
+def test_auto_fuses_the_update_in_runs_long_enough_to_repay_compiling(overrides, fused):
+    config = load_config(None, [*SMALL, *overrides])
+    assert _network(config, echo=lambda line: None).fused is fused
 
 
 def test_a_taken_run_name_gets_a_new_directory(tmp_path, local_ray):

@@ -98,7 +98,14 @@ def check_section(section: str, cls: type, given: dict[str, Any]) -> Any:
 
 def _one_line(section: str, err: ValidationError) -> str:
     """pydantic's first complaint as one line: the key, what it must be, what it got."""
-    problem = err.errors(include_url=False)[0]
+    problems = err.errors(include_url=False)
+    problem = problems[0]
+    key = problem["loc"][0]
+    branches = [p for p in problems if p["loc"][0] == key and len(p["loc"]) > 1]
+    if len(branches) > 1 and all(isinstance(p["loc"][1], str) for p in branches):
+        # A key of several kinds (bool or "auto"): one line naming every kind it may be.
+        kinds = " or ".join(re.sub(r"^Input should be ", "", p["msg"]) for p in branches)
+        return f"config key '{section}.{key}' must be {kinds}, got {problem['input']!r}"
     where = ".".join(str(part) for part in problem["loc"] if not isinstance(part, int))
     index = [part for part in problem["loc"] if isinstance(part, int)]
     item = f" (item {index[0]})" if index else ""
@@ -154,14 +161,14 @@ def _validate(config: Config) -> None:
         raise UserError("task.burn_in must be smaller than task.max_steps")
     if config.evolve.eval_every and config.task.burn_in >= config.evolve.eval_max_steps:
         raise UserError("task.burn_in must be smaller than evolve.eval_max_steps")
-    if config.network.fused and not _cxx_compiler():
+    if config.network.fused is True and not cxx_compiler():
         raise UserError(
             "network.fused compiles the rule update and needs a C++ compiler, none found "
             "(g++, clang++ or $CXX): install one (apt-get install g++) or set network.fused=false"
         )
 
 
-def _cxx_compiler() -> str | None:
+def cxx_compiler() -> str | None:
     """The C++ compiler torch.compile would build the fused rule update with, if any."""
     names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++", "c++"]
     return next((path for path in map(shutil.which, names) if path), None)

@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
-from pydantic import BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, ConfigDict, Field, StrictBool
 from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from metaheb.rules import RULES
@@ -247,12 +247,13 @@ class NetworkConfig:
         Literal["none", "carracing_conv"], Doc("carracing_conv: the paper's evolved convolutions")
     ] = "none"
     fused: Annotated[
-        bool,
+        StrictBool | Literal["auto"],
         Doc(
-            "the rule update compiled into one pass over memory: faster for large populations; "
-            "needs a C++ compiler, ~30 s to compile on first use"
+            "the rule update compiled into one pass over memory, with the eager update's bits: "
+            "true needs a C++ compiler; auto: on in training runs of at least "
+            "1M planned env steps where a compiler is found (compiling costs seconds per worker)"
         ),
-    ] = False
+    ] = "auto"
     output_rule_input: Annotated[
         Literal["task", "squashed", "linear"],
         Doc(

@@ -12,6 +12,7 @@ continues: the metrics it writes are those an uninterrupted run writes.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from metaheb.config import Config, config_from_dict, read_toml
+from metaheb.config.load import cxx_compiler
 from metaheb.errors import UserError
 from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import RayEvaluator, ray_session
@@ -85,14 +87,35 @@ def _budget_spent(config: Config, env_steps: int) -> bool:
     return 0 < config.evolve.max_env_steps <= env_steps
 
 
+FUSED_FROM_ENV_STEPS = 1_000_000  # compiling costs a few seconds per worker; these repay it
+
+
+def planned_env_steps(config: Config) -> int:
+    """The run's budget in env steps: ``evolve.max_env_steps``, or every episode at full length."""
+    if config.evolve.max_env_steps:
+        return config.evolve.max_env_steps
+    task, evolve = config.task, config.evolve
+    return (
+        evolve.popsize
+        * evolve.generations
+        * task.max_steps
+        * task.episodes
+        * len(task.morphologies)
+    )
+
+
 def _network(config: Config, echo: Echo) -> PolicyNetwork:
     task = make_task(config.task)
     network = PolicyNetwork.of_task(config.network, task)
+    if config.network.fused == "auto":
+        fused = network.plastic and planned_env_steps(config) >= FUSED_FROM_ENV_STEPS
+        network = dataclasses.replace(network, fused=fused and cxx_compiler() is not None)
     size = network.genome_layout.size
     check_memory(config.evolve, size)
     sizes = "-".join(map(str, network.sizes))
     model = f"Hebbian ({network.rule}, init {network.init})" if network.plastic else "static"
-    echo(f"network {sizes}, {model}: genome of {size:,} values; {config.evolve.algorithm}")
+    update = ", fused rule update" if network.fused else ""
+    echo(f"network {sizes}, {model}{update}: genome of {size:,} values; {config.evolve.algorithm}")
     return network
 
 
