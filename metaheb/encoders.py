@@ -9,6 +9,11 @@ Input: an 84x84 RGB frame scaled to [0, 1], channels first. Then
 Only the fully connected layers after it are plastic; the 162 + 1,200 = 1,362 convolution
 weights are part of the genome and fixed during an episode. Every agent of a batch has its own
 convolution weights: the batch runs as one grouped convolution (groups = agents).
+
+Each "tanh -> maxpool" runs as "maxpool -> tanh", on a quarter of the values: tanh is monotone,
+so the max of the tanh values is the tanh of the max, bit for bit; and the 2x2 max pool is two
+elementwise maxima of strided views, about ten times faster here than ``max_pool2d``'s kernel
+and exact (a maximum does not round).
 """
 
 from __future__ import annotations
@@ -30,5 +35,12 @@ def conv_features(name: str, frames: torch.Tensor, kernels: list[torch.Tensor]) 
     x = frames.reshape(1, -1, *frames.shape[2:])  # agents stacked as channel groups
     for kernel, stride in zip(kernels, CONV_STRIDES[name]):
         grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
-        x = F.max_pool2d(torch.tanh(F.conv2d(x, grouped, stride=stride, groups=agents)), 2)
+        x = torch.tanh(max_pool_2x2(F.conv2d(x, grouped, stride=stride, groups=agents)))
     return x.reshape(agents, -1)
+
+
+def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:
+    """``F.max_pool2d(x, 2)``'s values (an odd last row or column dropped, NaN kept)."""
+    x = x[..., : x.shape[-2] // 2 * 2, : x.shape[-1] // 2 * 2]
+    rows = torch.maximum(x[..., 0::2, :], x[..., 1::2, :])
+    return torch.maximum(rows[..., 0::2], rows[..., 1::2])

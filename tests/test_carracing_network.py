@@ -5,7 +5,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from metaheb.encoders import conv_features
+from metaheb.encoders import conv_features, max_pool_2x2
 from metaheb.networks import PolicyNetwork
 
 CAR = PolicyNetwork(
@@ -40,6 +40,23 @@ def test_grouped_convolution_equals_each_agents_own_convolution():
         for kernel, stride in zip(weights[3:], (1, 2)):
             x = F.max_pool2d(torch.tanh(F.conv2d(x, kernel[k], stride=stride)), 2)
         torch.testing.assert_close(features[k], x.flatten(), atol=1e-5, rtol=1e-5)
+
+
+def test_pooling_before_tanh_gives_the_bits_of_tanh_then_max_pool():
+    # Agents evolved before the encoder pooled first must see the same features.
+    genomes = 3 * torch.randn(4, CAR.genome_layout.size)
+    weights, _ = CAR.start_episode(genomes, [0, 1, 2, 3])
+    frames = torch.rand(4, 3, 84, 84)
+    frames[1, 0, 10, 10] = float("nan")  # a NaN stays a NaN wherever it goes
+    x = frames.reshape(1, -1, 84, 84)
+    for kernel, stride in zip(weights[3:], (1, 2)):
+        grouped = kernel.reshape(-1, *kernel.shape[2:])
+        x = F.max_pool2d(torch.tanh(F.conv2d(x, grouped, stride=stride, groups=4)), 2)
+    features = conv_features("carracing_conv", frames, weights[3:])
+    torch.testing.assert_close(features, x.reshape(4, -1), rtol=0, atol=0, equal_nan=True)
+    assert features[1].isnan().any() and not features[0].isnan().any()
+    odd = torch.randn(2, 5, 19, 21)
+    assert torch.equal(max_pool_2x2(odd), F.max_pool2d(odd, 2))
 
 
 def test_plastic_network_drives_real_carracing_frames():
