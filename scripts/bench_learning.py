@@ -31,12 +31,18 @@ figures with the curves; the learning-curve PNG goes to ``<out>/learning.png``.
     python scripts/bench_learning.py [--task ant] [--budget 2000000] [--seeds 3]
         [--arms hebbian static pgpe] [--out runs/bench_learning] [--json out.json]
     python scripts/bench_learning.py --task carracing --seeds 1 [--action-repeat 1 4]
+        [--results docs/results.md]
+
+``--results PAGE`` (CarRacing) writes the page's "## CarRacing" section (the table, the
+learning curve beside it in ``figures/carracing/``, the paper's numbers and the cost of its
+scale), keeping the rest of the page, which ``scripts/reproduce/results.py`` writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -44,6 +50,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from metaheb.report.figures import learning_curves
+from metaheb.report.sections import splice_section
 from metaheb.runs import atomic_write_bytes, heldout_curve
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,6 +177,71 @@ def arm_summary(bench: Bench, runs: list[dict]) -> dict:
     }
 
 
+PAPER_CARRACING = (
+    "The paper (Najarro & Risi 2020, CarRacing-v0): Hebbian 872 +- 11, static 711 +- 16,"
+    " after OpenAI-ES with population 200 for 300 generations (the authors' code):"
+    " up to 60M env steps per run (1000-step episodes, fewer where the early stop ends them)."
+)
+PAPER_ENV_STEPS = 200 * 300 * 1000
+
+
+def carracing_section(runs: list[dict], budget: int, figure: str) -> str:
+    """docs/results.md's CarRacing section: the held-out curves, the budget, the paper's scale."""
+    rows = [
+        "| arm | action repeat | training env steps | held-out start | best (at env steps)"
+        " | last +- std | env-steps/s (2 cores) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for run in runs:
+        curve = run["curve"]
+        best = max(curve, key=lambda point: point[1])
+        repeat = run["arm"].partition("-repeat")[2] or "1"
+        rate = run["env_steps"] / run["train_seconds"]
+        rows.append(
+            f"| {run['arm'].partition('-repeat')[0]} | {repeat} | {run['env_steps']:,}"
+            f" | {curve[0][1]:.0f} | {best[1]:.0f} ({best[0] / 1e6:.2f}M)"
+            f" | {curve[-1][1]:.0f} +- {curve[-1][2]:.0f} | {rate:,.0f} |"
+        )
+    best_run = max(runs, key=lambda run: run["best"])
+    reached = [run["arm"] for run in runs if run["best"] >= 300]
+    rates = [run["env_steps"] / run["train_seconds"] / 2 for run in runs]  # per core
+    core_hours = [PAPER_ENV_STEPS / rate / 3600 for rate in rates]
+    reading = (
+        f"A held-out centre above 300 was reached by {', '.join(reached)}."
+        if reached
+        else "No run's held-out centre reached 300 at this budget"
+        f" (the best: {best_run['arm']}, {best_run['best']:.0f})."
+    )
+    return "\n".join(
+        [
+            "## CarRacing",
+            "",
+            PAPER_CARRACING,
+            "",
+            "Here (CarRacing-v3, the authors' protocol by default: whole frame resized to 84x84,"
+            " the output rule on the linear output, early stop after more than 20 negative"
+            f" rewards from step 0, 1000-step episodes, L2 on the coefficients):"
+            f" `envs/carracing.toml`, one seed per arm, {budget / 1e6:g}M env steps per run,"
+            " population 32 on one shared track per generation; the search centre scored every"
+            " 10 generations on 10 held-out 1000-step tracks. Written by"
+            f" `python scripts/bench_learning.py --task carracing --seeds 1 --results"
+            " docs/results.md`.",
+            "",
+            reading,
+            "",
+            *rows,
+            "",
+            f"![CarRacing: held-out centre against env steps]({figure})",
+            "",
+            f"At the paper's scale ({PAPER_ENV_STEPS / 1e6:g}M env steps per run at most) one run"
+            f" would cost {min(core_hours):,.0f}-{max(core_hours):,.0f} core-hours at the rates"
+            " measured here (the fastest arm to the slowest): a cluster's job"
+            " (`cluster/README.md`).",
+            "",
+        ]
+    )
+
+
 def fmt_steps(steps: int | None) -> str:
     return "never" if steps is None else f"{steps / 1e6:.2f}M"
 
@@ -187,8 +259,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--json", type=str, default=None)
+    parser.add_argument(
+        "--results", type=Path, default=None, help="carracing: write this page's CarRacing section"
+    )
     args = parser.parse_args()
     bench = BENCHES[args.task]
+    if args.results and args.task != "carracing":
+        parser.error("--results writes the CarRacing section: use it with --task carracing")
     known = [*bench.presets, *bench.peers]
     arms = args.arms or known
     unknown = set(arms) - set(known)
@@ -242,6 +319,14 @@ def main() -> None:
     png = learning_curves(curves, bench.title, threshold=bench.thresholds[-1], ylabel=bench.ylabel)
     atomic_write_bytes(out / "learning.png", png)
     print(f"learning curve: {out / 'learning.png'}")
+    if args.results:
+        figure_path = args.results.parent / "figures" / "carracing" / "learning.png"
+        atomic_write_bytes(figure_path, png)
+        link = os.path.relpath(figure_path, args.results.parent)
+        page = args.results.read_text() if args.results.exists() else ""
+        section = carracing_section(runs, budget, link)
+        atomic_write_bytes(args.results, splice_section(page, "CarRacing", section).encode())
+        print(f"wrote the CarRacing section of {args.results} and {figure_path}")
     if args.json:
         figures = {"task": args.task, "budget": budget, "arms": summaries, "runs": runs}
         atomic_write_bytes(Path(args.json), json.dumps(figures, indent=1).encode())

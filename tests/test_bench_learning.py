@@ -37,11 +37,12 @@ def test_an_arm_has_a_median_only_when_every_seed_gets_there():
 
 @pytest.mark.slow
 def test_a_carracing_arm_with_action_repeat_trains_and_is_summarised(tmp_path):
-    out, figures = tmp_path / "runs", tmp_path / "bench.json"
+    out, figures, page = tmp_path / "runs", tmp_path / "bench.json", tmp_path / "results.md"
+    page.write_text("# Results\n\n## The claim\n\nthe Ant's, kept\n")
     command = [
         sys.executable, str(SCRIPTS / "bench_learning.py"), "--task", "carracing",
         "--arms", "static", "--action-repeat", "4", "--seeds", "1", "--budget", "1500",
-        "--out", str(out), "--json", str(figures),
+        "--out", str(out), "--json", str(figures), "--results", str(page),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -53,3 +54,7 @@ def test_a_carracing_arm_with_action_repeat_trains_and_is_summarised(tmp_path):
     assert config["task"]["action_repeat"] == 4 and config["network"]["model"] == "static"
     assert (out / "learning.png").read_bytes()[:4] == b"\x89PNG"
     assert "static-repeat4 s0" in done.stdout
+    text = page.read_text()
+    assert text.startswith("# Results\n\n## The claim\n\nthe Ant's, kept\n\n## CarRacing\n")
+    assert "| static | 4 |" in text and "![CarRacing" in text
+    assert (tmp_path / "figures" / "carracing" / "learning.png").is_file()

@@ -238,6 +238,9 @@ def test_the_results_page_is_generated_from_the_report_alone(report, tmp_path):
         page,
     )
     assert "452 +- 95" in page and "7.8 +- 1.6" in page  # the paper, in a.u. and in metres
+    # The CarRacing section belongs to scripts/bench_learning.py: a new page keeps it.
+    page_path.write_text(page + "\n## CarRacing\n\nthe drivers' curves\n")
+    assert write() == page + "\n## CarRacing\n\nthe drivers' curves\n"
 
 
 def test_every_markdown_figure_link_names_its_own_file(report):

@@ -41,6 +41,7 @@ from metaheb.config import read_toml
 from metaheb.errors import UserError
 from metaheb.report.claim import recovery_kind
 from metaheb.report.render import to_markdown
+from metaheb.report.sections import section_of, splice_section
 from metaheb.runs import atomic_write_bytes
 
 
@@ -250,6 +251,10 @@ def main() -> None:
     figures = copy_figures(args.report, figures_dir)
     link = os.path.relpath(figures_dir, args.out.parent)
     text = page(report, configs, figures, link, args.out.parent, str(args.report).rstrip("/"))
+    # The CarRacing section is scripts/bench_learning.py's: kept as it is.
+    kept = section_of(args.out.read_text(), "CarRacing") if args.out.is_file() else None
+    if kept:
+        text = splice_section(text, "CarRacing", kept)
     atomic_write_bytes(args.out, text.encode())
     print(f"wrote {args.out} and {len(figures)} figures in {figures_dir}")
 
