@@ -331,3 +331,29 @@ def test_a_task_without_bodies_is_refused_in_one_line(tmp_path, local_ray):
     with pytest.raises(UserError, match=bodies):
         make_report([str(run)], tmp_path / "report", **GRID)
     assert not (tmp_path / "report").exists()
+
+
+def test_a_pybullet_results_page_is_in_au_and_summarised_on_the_mujoco_page(tmp_path, local_ray):
+    pytest.importorskip("pybullet")
+    bullet = ["task.name=ant_bullet", "task.max_steps=60", "evolve.eval_every=0"]
+    bodies = "task.morphologies=['intact', 'damaged_front_right']"
+    runs = [
+        str(train_small(tmp_path / "hebbian", *bullet, bodies)),
+        str(train_small(tmp_path / "static", *bullet, bodies, "network.model=static")),
+    ]
+    out = tmp_path / "report"
+    seen_and_unseen = ["intact", "damaged_front_right", "damaged_front_left"]
+    make_report(runs, out, **{**GRID, "episodes": 2, "morphologies": seen_and_unseen})
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "results.md").write_text("# Results\n\n## Reading\n\nthe MuJoCo page\n")
+    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "reproduce", "results.py")
+    command = [sys.executable, script, str(out), "--out", str(docs / "results-bullet.md")]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    page = (docs / "results-bullet.md").read_text()
+    assert "SIM=bullet bash scripts/reproduce/ant_damage.sh" in page and "(a.u.)" in page
+    summary = (docs / "results.md").read_text()
+    assert summary.startswith("# Results\n\n## Reading\n\nthe MuJoCo page\n\n")
+    assert "## In pybullet's Ant, the paper's simulator" in summary
+    assert "[results-bullet.md](results-bullet.md)" in summary and "452 +- 95" in summary

@@ -151,6 +151,31 @@ def other_page(units: Units, folder: Path) -> list[tuple[str, str]]:
     return [("p", f"The same protocol in {pages[other]}: [{other}]({other}).")]
 
 
+BULLET_SECTION = "In pybullet's Ant, the paper's simulator"
+# Sections of the MuJoCo page that others write: the pybullet reproduction's summary (this script,
+# from a pybullet report) and the CarRacing curves (scripts/bench_learning.py).
+KEPT_SECTIONS = (BULLET_SECTION, "CarRacing")
+
+
+def bullet_section(report: dict, configs: list[dict], page_name: str) -> str:
+    """The MuJoCo page's short section on the same claim in pybullet's Ant, in a.u."""
+    rows = summarise(report, UNSEEN)
+    budget = next(row for row in budget_table(report, configs).rows if row[0] == "budget per run")
+    blocks: list[Any] = [
+        ("h2", BULLET_SECTION),
+        (
+            "p",
+            "The same protocol on pybullet's AntBulletEnv-v0 (0.0165 s per step, fitness the "
+            "authors' progress term in a.u., next to the paper's numbers directly), at "
+            f"{budget[1]} per run: every table and figure in [{page_name}]({page_name}) "
+            "(`SIM=bullet bash scripts/reproduce/ant_damage.sh`).",
+        ),
+        *(("p", line) for line in verdict(report, rows)),
+        ("table", claim_table(report, rows)),
+    ]
+    return to_markdown(blocks)
+
+
 def page(
     report: dict,
     configs: list[dict],
@@ -236,6 +261,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path, help="the report folder (with report.json)")
     parser.add_argument("--out", type=Path, default=Path("docs/results.md"))
+    parser.add_argument(
+        "--summary",
+        type=Path,
+        default=None,
+        help="a pybullet report's short section goes to this page (default: results.md beside "
+        "--out)",
+    )
     args = parser.parse_args()
     source = args.report / "report.json"
     if not source.is_file():
@@ -251,12 +283,22 @@ def main() -> None:
     figures = copy_figures(args.report, figures_dir)
     link = os.path.relpath(figures_dir, args.out.parent)
     text = page(report, configs, figures, link, args.out.parent, str(args.report).rstrip("/"))
-    # The CarRacing section is scripts/bench_learning.py's: kept as it is.
-    kept = section_of(args.out.read_text(), "CarRacing") if args.out.is_file() else None
-    if kept:
-        text = splice_section(text, "CarRacing", kept)
+    units = Units.of(report)
+    if units.name == "m":
+        earlier = args.out.read_text() if args.out.is_file() else ""
+        for heading in KEPT_SECTIONS:  # written by others: kept as they are
+            kept = section_of(earlier, heading)
+            if kept:
+                text = splice_section(text, heading, kept)
     atomic_write_bytes(args.out, text.encode())
     print(f"wrote {args.out} and {len(figures)} figures in {figures_dir}")
+    if units.name != "m":
+        summary = args.summary or args.out.parent / "results.md"
+        earlier = summary.read_text() if summary.is_file() else ""
+        link = os.path.relpath(args.out, summary.parent)
+        section = bullet_section(report, configs, link)
+        atomic_write_bytes(summary, splice_section(earlier, BULLET_SECTION, section).encode())
+        print(f"wrote the section '{BULLET_SECTION}' of {summary}")
 
 
 if __name__ == "__main__":
