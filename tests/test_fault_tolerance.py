@@ -20,8 +20,27 @@ SMALL = [
 COMPARED = ("best", "mean", "std", "min", "env_steps")
 
 
+def parent_of(pid: int) -> int:
+    """The parent PID of ``pid`` (0 once it is gone), from /proc/PID/stat."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rpartition(")")[2].split()[1])  # after the command name, which may hold spaces
+
+
+def descends_from_us(pid: int) -> bool:
+    """Whether ``pid`` was started by this test process (through the Ray it started)."""
+    while pid > 1:
+        pid = parent_of(pid)
+        if pid == os.getpid():
+            return True
+    return False
+
+
 def busy_workers() -> list[int]:
-    """PIDs of Ray workers running a metaheb batch (Ray titles them by the task's name)."""
+    """PIDs of this session's Ray workers running a metaheb batch (Ray titles them by the task's
+    name); another Ray on the machine (a user's run) is left alone."""
     pids = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
@@ -29,7 +48,7 @@ def busy_workers() -> list[int]:
                 cmdline = (entry / "cmdline").read_bytes()
             except OSError:
                 continue
-            if b"ray::evaluate_batch_remote" in cmdline:
+            if b"ray::evaluate_batch_remote" in cmdline and descends_from_us(int(entry.name)):
                 pids.append(int(entry.name))
     return pids
 
