@@ -34,6 +34,7 @@ from results_tables import (  # scripts/reproduce/ is on sys.path when run
     recovery_table,
     runs_named,
     runs_table,
+    walks,
 )
 from summarize import summarise
 
@@ -49,11 +50,6 @@ def run_configs(report: dict) -> list[dict]:
     return [
         read_toml(Path(agent["run"]) / "config.toml", "run config") for agent in report["agents"]
     ]
-
-
-def walks(row: dict, seen: list[str], units: Units) -> bool:
-    """Whether an arm's mean over runs reaches ``WALKS`` metres on every body it trained on."""
-    return all(row["bodies"][m][0] >= units.walks for m in seen)
 
 
 def verdict(report: dict, rows: list[dict]) -> list[str]:
@@ -230,7 +226,14 @@ def page(
             "of the seen bodies, with a 95% percentile bootstrap over (run, episode) units. "
             f"{other}",
         ),
-        ("table", differences_table(report)),
+        ("table", differences_table(report, rows)),
+        (
+            "p",
+            f"(no walker): the arm does not walk {units.walks:.0f} {units.name} on every body "
+            "it trained on, so its ratio says as much about how little it walks as about the "
+            "damage (with seen distances near zero it is noise); the "
+            "differences that involve such an arm are marked in the last column.",
+        ),
         ("h2", "Every body and ablation level"),
         ("table", bodies_table(report, rows)),
         ("h2", "Learning curves"),

@@ -149,8 +149,20 @@ def budget_table(report: dict, configs: list[dict]) -> Table:
     return Table(["", "this run", "the paper"], rows)
 
 
+def walks(row: dict, seen: list[str], units: Units) -> bool:
+    """Whether an arm's mean over runs reaches ``WALKS`` metres on every body it trained on."""
+    return all(row["bodies"][m][0] >= units.walks for m in seen)
+
+
+def walkers(report: dict, rows: list[dict]) -> set[str]:
+    """The arms that walk on every body they trained on: the ones whose ratio means something."""
+    seen, units = report["agents"][0]["seen"], Units.of(report)
+    return {row["arm"] for row in rows if walks(row, seen, units)}
+
+
 def claim_table(report: dict, rows: list[dict]) -> Table:
     units = Units.of(report)
+    walking = walkers(report, rows)
     table = []
     for row in rows:
         ratio = ratio_of(report, row["arm"])
@@ -164,7 +176,8 @@ def claim_table(report: dict, rows: list[dict]) -> Table:
                 f"{sum(seen) / len(seen):.2f}",
                 f"{mean:.2f} +- {std:.2f}",
                 units.other(mean),
-                ci(ratio["ratio"], ratio["interval"]) if ratio else "n/a",
+                ("" if row["arm"] in walking else "(no walker) ")
+                + (ci(ratio["ratio"], ratio["interval"]) if ratio else "n/a"),
                 au,
                 metres,
             ]
@@ -204,15 +217,23 @@ def bodies_table(report: dict, rows: list[dict]) -> Table:
     )
 
 
-def differences_table(report: dict) -> Table:
+def differences_table(report: dict, rows: list[dict]) -> Table:
+    walking = walkers(report, rows)
     return Table(
-        ["arm - baseline", "unseen body", "difference of ratios [95% CI]", "permutation p"],
+        [
+            "arm - baseline",
+            "unseen body",
+            "difference of ratios [95% CI]",
+            "permutation p",
+            "both walk on their seen bodies",
+        ],
         [
             [
                 f"{d['arm']} - {d['baseline']}",
                 d["unseen"],
                 ci(d["difference"], d["interval"], sign=True),
                 "-" if d["p_value"] is None else f"{d['p_value']:.4f}",
+                "yes" if {d["arm"], d["baseline"]} <= walking else "no",
             ]
             for d in report["claim"]["differences"]
         ],
