@@ -49,6 +49,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from metaheb.report.figures import learning_curves
 from metaheb.report.sections import splice_section
 from metaheb.runs import atomic_write_bytes, heldout_curve
@@ -185,6 +187,21 @@ PAPER_CARRACING = (
 PAPER_ENV_STEPS = 200 * 300 * 1000
 
 
+def extrapolation(run: dict, level: float) -> str:
+    """What a run's curve says about reaching ``level``: its least-squares line through every
+    held-out point, as a rough guide (learning curves bend), in one sentence."""
+    steps, means = zip(*((point[0], point[1]) for point in run["curve"]))
+    slope, intercept = np.polyfit(steps, means, 1)
+    if slope <= 0:
+        return f"{run['arm']}'s curve does not climb on average: it gives no estimate."
+    needed = (level - intercept) / slope
+    return (
+        f"{run['arm']}'s curve climbs {slope * 1e6:.0f} points per million env steps on average"
+        f" (least squares): {level:.0f} at about {needed / 1e6:.0f}M env steps if it kept that"
+        " slope."
+    )
+
+
 def carracing_section(runs: list[dict], budget: int, figure: str) -> str:
     """docs/results.md's CarRacing section: the held-out curves, the budget, the paper's scale."""
     rows = [
@@ -212,6 +229,9 @@ def carracing_section(runs: list[dict], budget: int, figure: str) -> str:
         else "No run's held-out centre reached 300 at this budget"
         f" (the best: {best_run['arm']}, {best_run['best']:.0f})."
     )
+    for run in runs:
+        if run["best"] < 300:
+            reading += " " + extrapolation(run, 300)
     return "\n".join(
         [
             "## CarRacing",
