@@ -147,10 +147,15 @@ def hebbian_step_(
             weights.addcmul_(terms.constant, scale.view(-1, 1, 1))
 
 
+def _max_abs(weights: torch.Tensor) -> torch.Tensor:
+    """Each agent's max |w| ``(P, 1, 1)``, 1 for a zero layer (left as it is)."""
+    peak = weights.abs().amax(dim=(1, 2), keepdim=True)
+    return torch.where(peak > 0, peak, torch.ones_like(peak))
+
+
 def normalise_max_abs_(weights: torch.Tensor) -> None:
     """Divide each agent's layer by its own max |w| in place; a zero layer is left as it is."""
-    peak = weights.abs().amax(dim=(1, 2), keepdim=True)
-    weights.div_(torch.where(peak > 0, peak, torch.ones_like(peak)))
+    weights.div_(_max_abs(weights))
 
 
 def _update_in_eager_order(
@@ -179,10 +184,7 @@ def _update_in_eager_order(
         total = total + post_factor * scaled_post
     if constant is not None:
         total = total + (constant if scale is None else constant * scale.view(-1, 1, 1))
-    if normalise:
-        peak = total.abs().amax(dim=(1, 2), keepdim=True)
-        total = total / torch.where(peak > 0, peak, torch.ones_like(peak))
-    weights.copy_(total)
+    weights.copy_(total / _max_abs(total) if normalise else total)
 
 
 _compiled_update = None
