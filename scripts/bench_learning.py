@@ -12,7 +12,7 @@ lucky draw and is not read here. Two tasks (``--task``):
   observation normalisation, an obs-128-64-8 tanh policy, fitness the forward distance
   (``scripts/learning_peer.py``).
 
-``carracing`` (the return on 10 held-out tracks; thresholds 300 and 600 points):
+``carracing`` (the return on 10 held-out tracks; thresholds 100 and 300 points):
 
 - ``hebbian``: ``envs/carracing.toml`` (the authors' protocol, ABCD_lr);
 - ``static``: the same preset with ``network.model=static``;
@@ -56,6 +56,7 @@ from metaheb.report.sections import splice_section
 from metaheb.runs import atomic_write_bytes, heldout_curve
 
 ROOT = Path(__file__).resolve().parent.parent
+AIM = 300.0  # CarRacing's held-out return to reach at this budget (the paper's: 872)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,7 @@ BENCHES = {
             ),
         },
         peers=(),
-        thresholds=(300.0, 600.0),
+        thresholds=(100.0, AIM),
         unit="",
         budget=800_000,
         action_repeats=(1, 4),
@@ -220,18 +221,18 @@ def carracing_section(runs: list[dict], budget: int, figure: str) -> str:
             f" | {curve[-1][1]:.0f} +- {curve[-1][2]:.0f} | {rate:,.0f} |"
         )
     best_run = max(runs, key=lambda run: run["best"])
-    reached = [run["arm"] for run in runs if run["best"] >= 300]
+    reached = [run["arm"] for run in runs if run["best"] >= AIM]
     rates = [run["env_steps"] / run["train_seconds"] / 2 for run in runs]  # per core
     core_hours = [PAPER_ENV_STEPS / rate / 3600 for rate in rates]
     reading = (
-        f"A held-out centre above 300 was reached by {', '.join(reached)}."
+        f"A held-out centre above {AIM:.0f} was reached by {', '.join(reached)}."
         if reached
-        else "No run's held-out centre reached 300 at this budget"
+        else f"No run's held-out centre reached {AIM:.0f} at this budget"
         f" (the best: {best_run['arm']}, {best_run['best']:.0f})."
     )
     for run in runs:
-        if run["best"] < 300:
-            reading += " " + extrapolation(run, 300)
+        if run["best"] < AIM:
+            reading += " " + extrapolation(run, AIM)
     return "\n".join(
         [
             "## CarRacing",

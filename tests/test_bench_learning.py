@@ -22,17 +22,17 @@ def test_steps_to_a_level_is_the_first_point_at_or_above_it():
 
 def test_an_arm_has_a_median_only_when_every_seed_gets_there():
     bench = bench_learning.BENCHES["carracing"]
-    reach = {"curve": [[0, 0.0, 0.0], [500, 650.0, 1.0]], "env_steps": 500, "train_seconds": 1.0}
-    stall = {"curve": [[0, 0.0, 0.0], [500, 250.0, 1.0]], "env_steps": 500, "train_seconds": 1.0}
+    reach = {"curve": [[0, 0.0, 0.0], [500, 350.0, 1.0]], "env_steps": 500, "train_seconds": 1.0}
+    stall = {"curve": [[0, 0.0, 0.0], [500, 50.0, 1.0]], "env_steps": 500, "train_seconds": 1.0}
     runs = [
         bench_learning.summarise(bench, "hebbian", seed, r) for seed, r in enumerate([reach, stall])
     ]
-    assert runs[0]["steps_to_300"] == 500 and runs[1]["steps_to_300"] is None
+    assert runs[0]["steps_to_100"] == 500 and runs[1]["steps_to_100"] is None
     summary = bench_learning.arm_summary(bench, runs)
-    assert summary["seeds_reaching_600"] == 1
-    assert summary["median_steps_to_600"] is None
-    assert summary["mean_final"] == pytest.approx(450.0)
-    assert bench_learning.arm_summary(bench, runs[:1])["median_steps_to_600"] == 500
+    assert summary["seeds_reaching_300"] == 1
+    assert summary["median_steps_to_300"] is None
+    assert summary["mean_final"] == pytest.approx(200.0)
+    assert bench_learning.arm_summary(bench, runs[:1])["median_steps_to_300"] == 500
 
 
 @pytest.mark.slow
