@@ -8,7 +8,11 @@ Input: an 84x84 RGB frame scaled to [0, 1], channels first. Then
 
 Only the fully connected layers after it are plastic; the 162 + 1,200 = 1,362 convolution
 weights are part of the genome and fixed during an episode. Every agent of a batch has its own
-convolution weights: the batch runs as one grouped convolution (groups = agents).
+convolution weights: the batch runs as one grouped convolution (groups = agents), in channels-last
+memory (each pixel's channels of all agents side by side). In that layout the grouped convolution
+gives each agent the bits its own convolution gives, whatever the batch (so a replay of one agent
+sees what its training batch saw); the default layout's grouped kernel rounds differently for one
+agent than for several, and is several times slower here for the 3->6 convolution.
 
 Each "tanh -> maxpool" runs as "maxpool -> tanh", on a quarter of the values: tanh is monotone,
 so the max of the tanh values is the tanh of the max, bit for bit; and the 2x2 max pool is two
@@ -31,8 +35,20 @@ FRAME = {"carracing_conv": (3, 84, 84)}
 
 def conv_features(name: str, frames: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
     """``(P, 3, 84, 84)`` frames and per-agent kernels ``(P, out, in, k, k)`` -> ``(P, 648)``."""
-    agents = frames.shape[0]
-    x = frames.reshape(1, -1, *frames.shape[2:])  # agents stacked as channel groups
+    agents, channels, height, width = frames.shape
+    # Agents stacked as channel groups, channels last: (H, W, P, C) memory seen as (1, P * C, H,
+    # W), the layout frames from ``tasks.carracing`` already have (otherwise one copy makes it).
+    # The batch stride is set to the canonical one: a tensor channels last only by the size-1
+    # batch's exemption gets another, batch-variant, convolution kernel.
+    shape = (1, agents * channels, height, width)
+    strides = (height * width * agents * channels, 1, width * agents * channels, agents * channels)
+    if frames.permute(2, 3, 0, 1).is_contiguous():
+        x = frames.as_strided(shape, strides)
+    else:
+        x = torch.empty(shape, dtype=frames.dtype, memory_format=torch.channels_last)
+        x.permute(0, 2, 3, 1).view(height, width, agents, channels).copy_(
+            frames.permute(2, 3, 0, 1)
+        )
     for kernel, stride in zip(kernels, CONV_STRIDES[name]):
         grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
         x = torch.tanh(max_pool_2x2(F.conv2d(x, grouped, stride=stride, groups=agents)))

@@ -30,16 +30,28 @@ def test_parameter_counts_match_the_paper():
     assert "[456802:458002]  conv 2 convolution kernel 8x6x5x5" in layout.describe()
 
 
-def test_grouped_convolution_equals_each_agents_own_convolution():
-    genomes = torch.randn(3, CAR.genome_layout.size)
-    weights, _ = CAR.start_episode(genomes, [0, 1, 2])
-    frames = torch.rand(3, 3, 84, 84)
-    features = conv_features("carracing_conv", frames, weights[3:])
-    for k in range(3):
-        x = frames[k : k + 1]
-        for kernel, stride in zip(weights[3:], (1, 2)):
-            x = F.max_pool2d(torch.tanh(F.conv2d(x, kernel[k], stride=stride)), 2)
-        torch.testing.assert_close(features[k], x.flatten(), atol=1e-5, rtol=1e-5)
+def own_features(frames: torch.Tensor, kernels: list[torch.Tensor], k: int) -> torch.Tensor:
+    """Agent k alone, as the paper's network computes it: conv, tanh, max pool, twice."""
+    x = frames[k : k + 1]
+    for kernel, stride in zip(kernels, (1, 2)):
+        x = F.max_pool2d(torch.tanh(F.conv2d(x, kernel[k], stride=stride)), 2)
+    return x.flatten()
+
+
+def test_each_agent_gets_the_bits_of_its_own_convolution_in_any_batch():
+    # A replay of one agent must see what its training batch saw, whatever the batch size.
+    genomes = torch.randn(8, CAR.genome_layout.size)
+    weights, _ = CAR.start_episode(genomes, list(range(8)))
+    frames = torch.rand(8, 3, 84, 84)
+    own = [own_features(frames, weights[3:], k) for k in range(8)]
+    for batch in (1, 2, 3, 5, 8):
+        kernels = [kernel[:batch] for kernel in weights[3:]]
+        channels_first = conv_features("carracing_conv", frames[:batch], kernels)
+        # the layout tasks.carracing hands over: (84, 84, batch, 3) memory
+        pixels_last = frames[:batch].permute(2, 3, 0, 1).contiguous().permute(2, 3, 0, 1)
+        assert torch.equal(conv_features("carracing_conv", pixels_last, kernels), channels_first)
+        for k in range(batch):
+            assert torch.equal(channels_first[k], own[k]), (batch, k)
 
 
 def test_pooling_before_tanh_gives_the_bits_of_tanh_then_max_pool():
@@ -48,12 +60,11 @@ def test_pooling_before_tanh_gives_the_bits_of_tanh_then_max_pool():
     weights, _ = CAR.start_episode(genomes, [0, 1, 2, 3])
     frames = torch.rand(4, 3, 84, 84)
     frames[1, 0, 10, 10] = float("nan")  # a NaN stays a NaN wherever it goes
-    x = frames.reshape(1, -1, 84, 84)
-    for kernel, stride in zip(weights[3:], (1, 2)):
-        grouped = kernel.reshape(-1, *kernel.shape[2:])
-        x = F.max_pool2d(torch.tanh(F.conv2d(x, grouped, stride=stride, groups=4)), 2)
     features = conv_features("carracing_conv", frames, weights[3:])
-    torch.testing.assert_close(features, x.reshape(4, -1), rtol=0, atol=0, equal_nan=True)
+    for k in range(4):
+        torch.testing.assert_close(
+            features[k], own_features(frames, weights[3:], k), rtol=0, atol=0, equal_nan=True
+        )
     assert features[1].isnan().any() and not features[0].isnan().any()
     odd = torch.randn(2, 5, 19, 21)
     assert torch.equal(max_pool_2x2(odd), F.max_pool2d(odd, 2))

@@ -2,10 +2,13 @@
 
 import numpy as np
 import pytest
+import torch
 from conftest import train_small
 
 from metaheb.config import TaskConfig, load_config
 from metaheb.errors import UserError
+from metaheb.networks import PolicyNetwork
+from metaheb.rollout import rollout_batch
 from metaheb.runs import load_agent, read_metrics
 from metaheb.tasks import make_task
 from metaheb.tasks.carracing import EpisodeReturn
@@ -47,6 +50,23 @@ def test_the_return_is_the_fitness_and_a_car_without_new_tiles_stops():
     ]
     assert score.fitness == pytest.approx([18.0, -0.6])
     assert [d.tolist() for d in done][-2:] == [[False, False], [False, True]]
+
+
+def test_an_agent_drives_the_same_alone_as_in_a_batch():
+    # Training evaluates batches; a replay runs one agent. Both must give the same return.
+    config = load_config(None, [*CAR, "task.burn_in=0"])
+    task = make_task(config.task)
+    network = PolicyNetwork.of_task(config.network, task)
+    genomes = 0.5 * torch.randn(
+        3, network.genome_layout.size, generator=torch.Generator().manual_seed(1)
+    )
+    together = rollout_batch(task, network, genomes, [4, 5, 6], trace_every=39)
+    for k, seed in enumerate([4, 5, 6]):
+        alone = rollout_batch(task, network, genomes[k : k + 1], [seed], trace_every=39)
+        assert alone.fitness[0] == together.fitness[k] and alone.steps[0] == together.steps[k]
+        # the plastic weights after 39 steps, to the last bit (a return rounds small differences)
+        assert np.array_equal(alone.traces[-1].mean_abs[:, 0], together.traces[-1].mean_abs[:, k])
+    assert len(set(together.fitness)) == 3  # three different drives
 
 
 @pytest.mark.parametrize(

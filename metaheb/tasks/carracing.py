@@ -117,15 +117,20 @@ class CarRacingTask:
 
 
 def frames(observations: list[np.ndarray], preprocess: str = "resize") -> np.ndarray:
-    """96x96x3 uint8 frames -> (n, 3, 84, 84) float32 in [0, 1], resized or cropped."""
+    """96x96x3 uint8 frames -> (n, 3, 84, 84) float32 in [0, 1], resized or cropped.
+
+    The array is a view of (84, 84, n, 3) memory, each pixel's channels of all frames side by
+    side: the layout the encoder's grouped convolution reads (``metaheb.encoders``), so no
+    transposing copy is made on the way."""
     if preprocess == "crop":
-        batch = np.stack([obs[CROP] for obs in observations])
+        pixels = [obs[CROP] for obs in observations]
     else:
         size = (SIZE, SIZE)
-        batch = np.stack(
-            [cv2.resize(obs, size, interpolation=cv2.INTER_AREA) for obs in observations]
-        )
-    return np.ascontiguousarray(batch.transpose(0, 3, 1, 2), dtype=np.float32) / 255.0
+        pixels = [cv2.resize(obs, size, interpolation=cv2.INTER_AREA) for obs in observations]
+    batch = np.stack(pixels)  # (n, 84, 84, 3)
+    scaled = np.empty((SIZE, SIZE, len(pixels), 3), dtype=np.float32)
+    np.divide(batch.transpose(1, 2, 0, 3), np.float32(255.0), out=scaled, dtype=np.float32)
+    return scaled.transpose(2, 3, 0, 1)
 
 
 class EpisodeReturn:
