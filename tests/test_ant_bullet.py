@@ -7,6 +7,7 @@ from pathlib import Path
 
 import imageio.v2 as imageio
 import numpy as np
+import pybullet
 import pybullet_data
 import pytest
 from bullet_reference import ant_bullet_env
@@ -105,6 +106,16 @@ def test_a_damaged_leg_changes_the_walk_and_a_broken_file_is_one_line(tmp_path):
         check_model("broken", broken)
     with pytest.raises(UserError, match="unknown morphology 'nope'"):
         make_task(load_config(None, ["task.name=ant_bullet", "task.morphologies=['nope']"]).task)
+
+
+def test_a_dropped_task_disconnects_its_pybullet_clients():
+    # A report builds a task per cell in a long-lived Ray worker: every client left connected
+    # kept ~30 MB, and a report of six runs filled the machine's memory.
+    task = make_task(TaskConfig(name="ant_bullet", morphologies=["intact"]))
+    clients = [env.client for env in task.envs(3, "intact")]
+    assert all(pybullet.getConnectionInfo(c)["isConnected"] for c in clients)
+    del task
+    assert not any(pybullet.getConnectionInfo(c)["isConnected"] for c in clients)
 
 
 def test_without_pybullet_the_task_says_how_to_install_it(tmp_path):

@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -175,7 +175,15 @@ class BulletAnt:
         return np.array([1.0 if foot in touching else 0.0 for foot in self.feet])
 
     def close(self) -> None:
-        self.p.disconnect(physicsClientId=self.client)
+        if self.client is not None:
+            self.p.disconnect(physicsClientId=self.client)
+            self.client = None
+
+    def __del__(self) -> None:
+        # A direct client is a physics server of ~30 MB that lives until it is disconnected:
+        # a task dropped after a report cell would otherwise leave its Ants behind in the worker.
+        with suppress(Exception):  # at interpreter exit pybullet may be gone
+            self.close()
 
 
 def bullet_observation(ants: list[BulletAnt], with_floor: bool = True) -> tuple[np.ndarray, ...]:
