@@ -110,7 +110,7 @@ def test_a_damaged_leg_changes_the_walk_and_a_broken_file_is_one_line(tmp_path):
 
 def test_a_dropped_task_disconnects_its_pybullet_clients():
     # A report builds a task per cell in a long-lived Ray worker: every client left connected
-    # kept ~30 MB, and a report of six runs filled the machine's memory.
+    # kept ~30 MB, and a report of two runs grew its workers to ~11 GB each.
     task = make_task(TaskConfig(name="ant_bullet", morphologies=["intact"]))
     clients = [env.client for env in task.envs(3, "intact")]
     assert all(pybullet.getConnectionInfo(c)["isConnected"] for c in clients)

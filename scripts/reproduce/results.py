@@ -89,26 +89,28 @@ def verdict(report: dict, rows: list[dict]) -> list[str]:
         f"{ci(difference['difference'], difference['interval'], sign=True)}, permutation p = "
         f"{p:.4f}"
     )
-    if not all(walks(by_arm[arm], seen, units) for arm in ("hebbian ABCD_lr", "static")):
+    walking = all(walks(by_arm[arm], seen, units) for arm in ("hebbian ABCD_lr", "static"))
+    if not walking:
         # With seen distances near zero a ratio is mostly noise: no shape is claimed either way.
-        lines.append(
-            f"**This budget does not make the paper's test**: not both arms walk {walk} on every "
-            "seen body, so their ratios say as much about how little they walk as about the "
-            f"damage ({numbers}). The test (how much of a gait survives an unseen leg) needs "
-            "arms that walk on the bodies they were trained on, i.e. a larger budget."
-        )
+        head = f"**This budget does not make the paper's test**: not both arms walk {walk} on "
+        head += "every seen body, so their ratios say as much about how little they walk as about "
+        head += "the damage"
+    elif low > 0:
+        head = "**The paper's shape reproduces at this budget**: the Hebbian arm keeps a larger "
+        head += "share of its seen-body distance on the unseen leg than the static arm"
+    elif high < 0:
+        head = "**The paper's shape is reversed at this budget**: the static arm keeps a larger "
+        head += "share of its seen-body distance on the unseen leg than the Hebbian arm"
     else:
-        if low > 0:
-            head = "**The paper's shape reproduces at this budget**: the Hebbian arm keeps a "
-            head += "larger share of its seen-body distance on the unseen leg than the static arm"
-        elif high < 0:
-            head = "**The paper's shape is reversed at this budget**: the static arm keeps a "
-            head += "larger share of its seen-body distance on the unseen leg than the Hebbian arm"
-        else:
-            side = "Hebbian" if difference["difference"] > 0 else "static"
-            head = "**This budget does not settle the paper's shape**: the difference of ratios "
-            head += f"leans {side} but its 95% interval includes zero"
-        lines.append(f"{head} ({numbers}).")
+        side = "Hebbian" if difference["difference"] > 0 else "static"
+        head = "**This budget does not settle the paper's shape**: the difference of ratios "
+        head += f"leans {side} but its 95% interval includes zero"
+    lines.append(f"{head} ({numbers}).")
+    if not walking:
+        lines.append(
+            "The test (how much of a gait survives an unseen leg) needs arms that walk on the "
+            "bodies they were trained on, i.e. a larger budget."
+        )
     lines.append(
         "In the paper the Hebbian network walks on the unseen leg about half as far as on the seen "
         "bodies (a ratio near 0.5), and the static one barely at all (68 +- 56 a.u., ~1.2 m)."
