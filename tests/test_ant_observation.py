@@ -123,3 +123,21 @@ def test_an_agent_file_from_before_the_observation_key_runs_its_own_protocol():
     agent = Agent(genome=genome.numpy(), meta={"task": old_task, "network": network.to_dict()})
     evaluation = evaluate_agent(agent, [], episodes=2)
     assert evaluation.fitness.shape == (2, 1) and np.isfinite(evaluation.fitness).all()
+
+
+def test_the_task_reads_each_env_through_views_that_outlive_its_resets():
+    # The task keeps views of every env's MjData arrays (one attribute read per env and step is
+    # ~1% of the physics); a reset must rewrite the same arrays, not replace them.
+    task = make_task(TaskConfig())
+    envs = task.envs(3, "intact")
+    read_from_data = AntObservation("bullet", envs[0].model)
+    actions = np.random.default_rng(1).uniform(-1, 1, (40, 3, 8))
+    for seeds in ([0, 1, 2], [5, 4, 3]):
+        task.reset(envs, seeds)
+        initial_z = np.array([env.data.qpos[2] for env in envs])
+        for action in actions:
+            obs, (x, fell, _) = task.step(envs, action)
+            assert np.array_equal(obs, read_from_data([env.data for env in envs], initial_z))
+            assert np.array_equal(x, [env.data.qpos[0] for env in envs])
+            low = [env.data.qpos[2] < task.config.fall_height for env in envs]
+            assert np.array_equal(fell, low)

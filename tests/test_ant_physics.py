@@ -27,10 +27,10 @@ def test_direct_stepping_matches_gymnasium_for_the_same_actions(morphology):
     actions = np.random.default_rng(0).uniform(-1, 1, (300, 8))
     actions[100:140] = 1.0  # hard pushes, to reach contacts and large states
     for action in actions:
-        obs, (fell, broken) = task.step([ours], action[None])
+        obs, (x, fell, broken) = task.step([ours], action[None])
         reference_obs, _, terminated, _, _ = reference.step(action)
         assert np.array_equal(obs[0], reference_obs)
         assert (fell[0] or broken[0]) == terminated
-        assert ours.data.qpos[0] == reference.data.qpos[0]  # forward progress
+        assert x[0] == ours.data.qpos[0] == reference.data.qpos[0]  # forward progress
         if terminated:
             break

@@ -25,6 +25,8 @@ over MuJoCo's bodies (pybullet's links are the same bodies of the same MJCF).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import mujoco
 import numpy as np
 
@@ -52,28 +54,24 @@ class AntObservation:
         self.foot_slot[feet] = np.arange(4)
 
     def __call__(self, datas: list[mujoco.MjData], initial_z: np.ndarray) -> np.ndarray:
-        """``(n, size)`` float64 observations of the envs whose data are ``datas``.
+        """``(n, size)`` float64 observations of the envs whose data are ``datas``."""
+        return self.from_state(*gather_state(datas, self.kind == "bullet"), initial_z)
 
-        One pass over the envs copies what each holds; everything else is batched numpy, as a
-        per-env numpy call costs microseconds against a physics step of a few hundred.
-        """
-        n = len(datas)
-        qpos = np.empty((n, 15))
-        qvel = np.empty((n, 14))
+    def from_state(
+        self,
+        qpos: np.ndarray,
+        qvel: np.ndarray,
+        xpos: np.ndarray | None,
+        contact_pairs: list[np.ndarray],
+        initial_z: np.ndarray,
+    ) -> np.ndarray:
+        """The observations from a batch's state, stacked by ``gather_state``: qpos (n, 15), qvel
+        (n, 14), body positions xpos (n, bodies + 1, 3), each env's contact geom pairs."""
         if self.kind == "raw":
-            for k, data in enumerate(datas):
-                qpos[k] = data.qpos
-                qvel[k] = data.qvel
             return np.concatenate([qpos[:, 2:], qvel], axis=1)
-        xpos = np.empty((n, self.bodies + 1, 3))
-        pairs = []
-        for k, data in enumerate(datas):
-            qpos[k] = data.qpos
-            qvel[k] = data.qvel
-            xpos[k] = data.xpos
-            pairs.append(data.contact.geom[: data.ncon])
         centre = xpos[:, 1:, :2].sum(axis=1) / self.bodies
-        return self.bullet(qpos, qvel, centre, self.foot_contacts(pairs), initial_z)
+        contacts = self.foot_contacts(contact_pairs)
+        return self.bullet(qpos, qvel, centre, contacts, initial_z)
 
     def foot_contacts(self, pairs: list[np.ndarray]) -> np.ndarray:
         """``(n, 4)``: 1.0 for each lower leg touching the floor, from each env's contact pairs
@@ -100,6 +98,24 @@ class AntObservation:
         return bullet_layout(
             qpos, qvel, centre, contacts, initial_z, self.joint_mid, self.joint_half_range
         )
+
+
+def gather_state(
+    states: Sequence[mujoco.MjData], bodies: bool = True
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[np.ndarray]]:
+    """A batch's qpos, qvel, body positions and contact geom pairs, stacked from its envs.
+
+    ``states``: each env's ``MjData``, or anything with its ``qpos``, ``qvel``, ``xpos`` and
+    ``contact`` (the Ant task's views of them). ``bodies`` false skips the positions and
+    contacts (the raw observation does not read them). One pass per array copies what each env
+    holds; everything after is batched numpy, as a per-env numpy call costs microseconds
+    against a physics step of a few hundred."""
+    qpos = np.array([state.qpos for state in states])
+    qvel = np.array([state.qvel for state in states])
+    if not bodies:
+        return qpos, qvel, None, []
+    xpos = np.array([state.xpos for state in states])
+    return qpos, qvel, xpos, [state.contact.geom for state in states]  # (ncon, 2) each
 
 
 def bullet_layout(
