@@ -12,7 +12,9 @@ for every env (a car weaving on and off the road):
   evolved convolutions, the plastic 648-128-64-3 network and its ABCD_lr update, normalised),
   with the eager rule update and, where it compiles, the fused one (the same bits).
 Prints each rate, the ratios the task is judged by, the share of a fast step spent drawing, and
-where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping);
+where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping), and
+the memory floor of the agents' network state (its bytes streamed once per step,
+``scripts/memory_floor.py``) with the ceiling it puts on agent/fast;
 ``--fidelity`` also prints how closely the fast frames match gymnasium's; ``--json PATH``
 writes the same figures. Each rate is the best of ``--rounds`` interleaved rounds.
 
@@ -31,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from gymnasium.envs.box2d.car_racing import CarRacing
+from memory_floor import ceiling, stream_seconds, touched_bytes  # scripts/ is on sys.path
 
 from metaheb.config import load_config
 from metaheb.encoders import conv_features
@@ -126,6 +129,15 @@ def agent_rate(agents: int, steps: int, fused: bool = False) -> float:
     return float(result.steps.sum()) / (time.perf_counter() - started)
 
 
+def state_floor(agents: int) -> float:
+    """Seconds per agent-step to stream the plastic layers' state of ``agents`` agents once."""
+    _, network = agent_setup(1)
+    genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
+    weights, terms = network.start_episode(genomes, list(range(agents)))
+    layers = len(network.layer_shapes)
+    return stream_seconds(touched_bytes(weights[:layers], terms)) / agents
+
+
 BREAKDOWN = ("env step", "preprocess", "encoder", "network", "update")
 
 
@@ -184,6 +196,7 @@ def main() -> None:
         "physics": lambda: drive_rate(gymnasium_env(PhysicsOnly), seeds, args.steps),
         "envpool": lambda: envpool_rate(seeds, args.steps),
         "agent": lambda: agent_rate(args.agents, args.steps),
+        "state floor": lambda: 1 / state_floor(args.agents),  # agent-steps/s at the floor
     }
     fused = fused_update_works()  # the same bits as the eager update, where it compiles
     if fused:
@@ -209,9 +222,15 @@ def main() -> None:
     }
     if rates["envpool"] is not None:
         ratios["fast_over_envpool"] = rates["fast"] / rates["envpool"]
+    # agent/fast if the agent's own work were only its network state streamed once per step
+    ratios["ceiling_agent_over_fast"] = ceiling(1 / rates["fast"], 1 / rates["state floor"])
     for name, value in ratios.items():
         print(f"  {name:<34}{value:>8.2f}")
     print("goals: fast/gymnasium >= 20, fast/envpool >= 2, agent/fast >= 0.5")
+    print(
+        "state floor: the agents' plastic layers streamed once per agent-step; ceiling: "
+        "agent/fast if the agent's own work took only that"
+    )
     figures = {"steps_per_s": rates, "ratios": ratios, "breakdown_ms": {}}
     for name, on in {"eager": False, **({"fused": True} if fused else {})}.items():
         parts = agent_breakdown(args.agents, args.steps, on)

@@ -9,7 +9,9 @@ with coefficients near zero (no agent stops early, so every figure counts the sa
   (the same bits; what ``network.fused = "auto"`` picks in a long run where it compiles);
 - gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
   written per agent (matrix-vector products, in-place update).
-Prints rollout/physics and rollout/gymnasium-loop for every batch size, then where an agent-step
+Prints rollout/physics and rollout/gymnasium-loop for every batch size, the network's memory floor
+(its state's bytes streamed once per step, ``scripts/memory_floor.py``) and the ceiling it puts
+on rollout/physics, then where an agent-step
 of the rollout goes at one batch size (physics, observation, forward, update, bookkeeping; the
 parts timed apart in one loop like the rollout's). Then, where pybullet is
 installed, pybullet's Ant (``task.name = "ant_bullet"``) the same way: its bare physics (torques
@@ -31,6 +33,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 import torch
+from memory_floor import ceiling, stream_seconds, touched_bytes  # scripts/ is on sys.path
 
 from metaheb.config import TaskConfig
 from metaheb.errors import UserError
@@ -69,6 +72,15 @@ def preset_network(task, fused: bool) -> PolicyNetwork:
     """The walkers presets' network (envs/ant.toml: max |w| normalisation) for the task."""
     sizes = (task.obs_dim, *HIDDEN, task.act_dim)
     return PolicyNetwork(sizes, normalise="max_abs", fused=fused)
+
+
+def state_floor(task, agents: int) -> float:
+    """Seconds per agent-step to stream the network state of ``agents`` agents once: the weights
+    and rule factors the preset's step must touch (``memory_floor``)."""
+    network = preset_network(task, fused=False)
+    genomes = 0.01 * torch.randn(agents, network.genome_layout.size)
+    weights, terms = network.start_episode(genomes, list(range(agents)))
+    return stream_seconds(touched_bytes(weights, terms)) / agents
 
 
 def rollout_rate(task, agents: int, steps: int, fused: bool = False) -> float:
@@ -152,17 +164,19 @@ def bullet_figures(args: argparse.Namespace) -> dict:
         print(f"pybullet's Ant skipped: {missing}")
         return {}
     print(f"pybullet Ant, one core, {args.steps}-step episodes of 0.0165 s")
-    print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}")
+    print(f"{'batch':>6}{'physics':>10}{'rollout':>10}{'rollout/physics':>17}{'ceiling':>9}")
     figures = {}
     for agents in args.batches:
         limit = physics_rate(task, agents, args.steps, bullet_step)
         ours = rollout_rate(task, agents, args.steps, fused_update_works())
+        most = ceiling(1 / limit, state_floor(task, agents))
         figures[agents] = {
             "physics_steps_per_s": limit,
             "rollout_steps_per_s": ours,
             "rollout_over_physics": ours / limit,
+            "ceiling_rollout_over_physics": most,
         }
-        print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}")
+        print(f"{agents:>6}{limit:>10,.0f}{ours:>10,.0f}{ours / limit:>17.2f}{most:>9.2f}")
     return figures
 
 
@@ -184,29 +198,50 @@ def main() -> None:
     fused = fused_update_works()  # what a long run uses (network.fused = "auto")
     updates = {"eager": False, "fused": True} if fused else {"eager": False}
     header = "".join(f"{name:>10}{name + '/physics':>16}" for name in updates)
-    print(f"{'batch':>6}{'physics':>10}{header}{'eager/loop':>12}")
+    print(f"{'batch':>6}{'physics':>10}{header}{'eager/loop':>12}{'floor us':>10}{'ceiling':>9}")
     figures = {"gymnasium_loop_steps_per_s": plain, "batches": {}}
+    spreads = []
     for agents in args.batches:
         # Interleaved rounds, each figure the median of its rounds: load that comes and goes
         # on a shared machine falls on every figure alike.
         rounds = [
             (
                 physics_rate(task, agents, args.steps),
+                state_floor(task, agents),
                 *(rollout_rate(task, agents, args.steps, on) for on in updates.values()),
             )
             for _ in range(args.rounds)
         ]
-        limit, *medians = (statistics.median(figure) for figure in zip(*rounds))
+        limit, floor, *medians = (statistics.median(figure) for figure in zip(*rounds))
         rates = dict(zip(updates, medians))
+        most = ceiling(1 / limit, floor)
+        # Each round's own ratio (its rollout over the physics timed just before it): how far
+        # this machine's drift moves the figure the goal is judged by.
+        per_round = {
+            name: [figure[2 + k] / figure[0] for figure in rounds] for k, name in enumerate(updates)
+        }
         figures["batches"][agents] = {
             "physics_steps_per_s": limit,
             **{f"{name}_steps_per_s": rate for name, rate in rates.items()},
             **{f"{name}_over_physics": rate / limit for name, rate in rates.items()},
             "eager_over_gymnasium_loop": rates["eager"] / plain,
+            "state_floor_us_per_agent_step": 1e6 * floor,
+            "ceiling_rollout_over_physics": most,
+            **{f"{name}_over_physics_rounds": ratios for name, ratios in per_round.items()},
         }
+        spreads.append(
+            f"batch {agents}: "
+            + ", ".join(f"{name} {min(r):.2f}-{max(r):.2f}" for name, r in per_round.items())
+        )
         cells = "".join(f"{rate:>10,.0f}{rate / limit:>16.2f}" for rate in rates.values())
-        print(f"{agents:>6}{limit:>10,.0f}{cells}{rates['eager'] / plain:>12.2f}")
+        floor_cells = f"{1e6 * floor:>10.1f}{most:>9.2f}"
+        print(f"{agents:>6}{limit:>10,.0f}{cells}{rates['eager'] / plain:>12.2f}{floor_cells}")
+    print(f"rollout/physics of single rounds (min-max): {'; '.join(spreads)}")
     print("goals: rollout/physics >= 0.90 at batch 64 and >= 0.95 at batch 256")
+    print(
+        "floor: the network state's bytes streamed once per agent-step; ceiling: rollout/physics "
+        "if the agent's own work took only that"
+    )
     figures["breakdown_us"] = {}
     for name, on in updates.items():
         parts = breakdown(task, args.breakdown, args.steps, on)

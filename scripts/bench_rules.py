@@ -23,6 +23,7 @@ import json
 import time
 
 import torch
+from memory_floor import copy_buffers, touched_bytes  # scripts/ is on sys.path when run
 
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import RULES, Terms, hebbian_step_
@@ -101,11 +102,8 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
             for w, t, pre, post in zip(agent_weights, agent_terms, activations, activations[1:]):
                 hebbian_step_(w[None], pre[None], post[None], t)
 
-    factors = sum(t.numel() for layer in terms for t in layer if t is not None)
-    synapses = sum(w.numel() for w in weights)
-    touched = 4 * (2 * synapses + factors) if network.plastic else 4 * synapses
-    source = torch.empty(touched // 8, dtype=torch.float32)
-    target = torch.empty_like(source)
+    touched = touched_bytes(weights, terms)
+    source, target = copy_buffers(touched)
 
     slow = max(1, steps // 10)
     times = seconds_per_call(
