@@ -13,6 +13,8 @@ loop/floor (the most a step that streams its bytes once can gain over the loop),
 and fused/floor; ``--json PATH`` writes the same figures.
 
     python scripts/bench_rules.py [--population 256] [--steps 20] [--json out.json]
+    python scripts/bench_rules.py --sizes 648 128 64 3 --rules ABCD_lr --normalise max_abs \
+        --population 8   # CarRacing's plastic layers, as its preset runs them
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
     genomes = torch.randn(population, network.genome_layout.size)
     weights, terms = network.start_episode(genomes, range(population))
     weights = [w.clone() for w in weights]  # the loop below works on per-agent views of these
-    obs = torch.randn(population, SIZES[0])
+    obs = torch.randn(population, network.sizes[0])
 
     def batched() -> None:
         activations = network.forward(weights, obs)
@@ -133,17 +135,31 @@ def main() -> None:
     parser.add_argument("--population", type=int, default=256)
     parser.add_argument("--steps", type=int, default=20)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=list(SIZES), help="648 128 64 3: CarRacing's"
+    )
+    parser.add_argument("--rules", nargs="+", choices=list(RULES), help="these rules only")
+    parser.add_argument(
+        "--normalise",
+        choices=("none", "max_abs"),
+        default="none",
+        help="max_abs: metaheb's steps normalise each layer (the per-agent loops do not)",
+    )
     parser.add_argument("--json", type=str, default=None)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    models = {name: PolicyNetwork(SIZES, rule=name) for name in RULES}
-    models["bottleneck K=16"] = PolicyNetwork(SIZES, bottleneck=16)
-    models["static"] = PolicyNetwork(SIZES, model="static")
+    sizes, normalise = tuple(args.sizes), args.normalise
+    models = {
+        name: PolicyNetwork(sizes, rule=name, normalise=normalise) for name in args.rules or RULES
+    }
+    if args.rules is None:
+        models["bottleneck K=16"] = PolicyNetwork(sizes, bottleneck=16, normalise=normalise)
+        models["static"] = PolicyNetwork(sizes, model="static")
     results = {}
     print(
-        f"Ant network {'-'.join(map(str, SIZES))}, population {args.population}, "
-        f"{args.threads} thread(s); times per agent-step"
+        f"network {'-'.join(map(str, sizes))} ({normalise} normalisation), population "
+        f"{args.population}, {args.threads} thread(s); times per agent-step"
     )
     columns = {
         "eager_us_per_agent_step": ("eager us", ".2f"),
