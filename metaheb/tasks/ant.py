@@ -33,7 +33,7 @@ import numpy as np
 
 from metaheb.config import TaskConfig
 from metaheb.errors import UserError
-from metaheb.tasks.ant_observation import SIZES, AntObservation, gather_state
+from metaheb.tasks.ant_observation import SIZES, AntObservation
 from metaheb.tasks.early_stop import NegativeRun
 from metaheb.tasks.frames import TrackingCamera
 from metaheb.tasks.morphologies import morphology_path
@@ -117,11 +117,11 @@ class AntTask:
         return observations, (qpos[:, 0], qpos[:, 2] < self.config.fall_height, ~finite)
 
     def _observe(self, envs: list[gym.Env]) -> tuple[np.ndarray, np.ndarray]:
-        """(observations, qpos) of the batch, read through each env's views (``gather_state``)."""
-        handles = [self._handles[id(env)] for env in envs]
-        state = gather_state(handles, self.config.observation == "bullet")
+        """(observations, qpos) of the batch, read through each env's views."""
+        observer = self._observers[id(envs[0])]
+        state = observer.gather([self._handles[id(env)] for env in envs])
         initial_z = np.array([self._initial_z[id(env)] for env in envs])
-        return self._observers[id(envs[0])].from_state(*state, initial_z), state[0]
+        return observer.from_state(*state, initial_z), state[0]
 
     @staticmethod
     def x_positions(envs: list[gym.Env]) -> np.ndarray:
@@ -207,7 +207,7 @@ class ForwardProgress:
         step: int,
         agents: np.ndarray,
         envs: list[gym.Env],
-        outcome: tuple[np.ndarray, np.ndarray],
+        outcome: tuple[np.ndarray, np.ndarray, np.ndarray],
     ) -> np.ndarray:
         """``update`` from the step's outcome, (x, fell, broken) (the rollout's task-neutral
         call)."""

@@ -53,9 +53,26 @@ class AntObservation:
         self.foot_slot = np.full(2 * model.ngeom, 4)
         self.foot_slot[feet] = np.arange(4)
 
-    def __call__(self, datas: list[mujoco.MjData], initial_z: np.ndarray) -> np.ndarray:
+    def __call__(self, datas: Sequence[mujoco.MjData], initial_z: np.ndarray) -> np.ndarray:
         """``(n, size)`` float64 observations of the envs whose data are ``datas``."""
-        return self.from_state(*gather_state(datas, self.kind == "bullet"), initial_z)
+        return self.from_state(*self.gather(datas), initial_z)
+
+    def gather(
+        self, states: Sequence[mujoco.MjData]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[np.ndarray]]:
+        """A batch's qpos, qvel, body positions and contact geom pairs, stacked from its envs
+        (the positions and contacts only for the ``bullet`` layout, which reads them).
+
+        ``states``: each env's ``MjData``, or anything with its ``qpos``, ``qvel``, ``xpos`` and
+        ``contact`` (the Ant task's views of them). One pass per array copies what each env
+        holds; everything after is batched numpy, as a per-env numpy call costs microseconds
+        against a physics step of a few hundred."""
+        qpos = np.array([state.qpos for state in states])
+        qvel = np.array([state.qvel for state in states])
+        if self.kind == "raw":
+            return qpos, qvel, None, []
+        xpos = np.array([state.xpos for state in states])
+        return qpos, qvel, xpos, [state.contact.geom for state in states]  # (ncon, 2) each
 
     def from_state(
         self,
@@ -65,7 +82,7 @@ class AntObservation:
         contact_pairs: list[np.ndarray],
         initial_z: np.ndarray,
     ) -> np.ndarray:
-        """The observations from a batch's state, stacked by ``gather_state``: qpos (n, 15), qvel
+        """The observations from a batch's state, stacked by ``gather``: qpos (n, 15), qvel
         (n, 14), body positions xpos (n, bodies + 1, 3), each env's contact geom pairs."""
         if self.kind == "raw":
             return np.concatenate([qpos[:, 2:], qvel], axis=1)
@@ -98,24 +115,6 @@ class AntObservation:
         return bullet_layout(
             qpos, qvel, centre, contacts, initial_z, self.joint_mid, self.joint_half_range
         )
-
-
-def gather_state(
-    states: Sequence[mujoco.MjData], bodies: bool = True
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[np.ndarray]]:
-    """A batch's qpos, qvel, body positions and contact geom pairs, stacked from its envs.
-
-    ``states``: each env's ``MjData``, or anything with its ``qpos``, ``qvel``, ``xpos`` and
-    ``contact`` (the Ant task's views of them). ``bodies`` false skips the positions and
-    contacts (the raw observation does not read them). One pass per array copies what each env
-    holds; everything after is batched numpy, as a per-env numpy call costs microseconds
-    against a physics step of a few hundred."""
-    qpos = np.array([state.qpos for state in states])
-    qvel = np.array([state.qvel for state in states])
-    if not bodies:
-        return qpos, qvel, None, []
-    xpos = np.array([state.xpos for state in states])
-    return qpos, qvel, xpos, [state.contact.geom for state in states]  # (ncon, 2) each
 
 
 def bullet_layout(
