@@ -353,6 +353,8 @@ def test_a_pybullet_results_page_is_in_au_and_summarised_on_the_mujoco_page(tmp_
     assert result.returncode == 0, result.stderr
     page = (docs / "results-bullet.md").read_text()
     assert "SIM=bullet bash scripts/reproduce/ant_damage.sh" in page and "(a.u.)" in page
+    # These runs' budget (none: a generation count) is not the presets' 3M, so the command says it.
+    assert "ant_damage.sh evolve.max_env_steps=0`" in page
     summary = (docs / "results.md").read_text()
     assert summary.startswith("# Results\n\n## Reading\n\nthe MuJoCo page\n\n")
     assert "## In pybullet's Ant, the paper's simulator" in summary

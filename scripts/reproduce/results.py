@@ -169,7 +169,7 @@ def bullet_section(report: dict, configs: list[dict], page_name: str) -> str:
             "The same protocol on pybullet's AntBulletEnv-v0 (0.0165 s per step, fitness the "
             "authors' progress term in a.u., next to the paper's numbers directly), at "
             f"{budget[1]} per run: every table and figure in [{page_name}]({page_name}) "
-            "(`SIM=bullet bash scripts/reproduce/ant_damage.sh`).",
+            f"(`{Units.of(report).command(configs)}`).",
         ),
         *(("p", line) for line in verdict(report, rows)),
         ("table", claim_table(report, rows)),
@@ -213,7 +213,7 @@ def page(
         ),
         (
             "p",
-            f"This page is generated: `{units.command}` trains every arm of "
+            f"This page is generated: `{units.command(configs)}` trains every arm of "
             f"`envs/reproduce/*.toml` in {units.simulator} (resuming any run cut short), reports "
             f"them (`{report_dir}/report.{{md,html,json}}`: every episode, per-run tables, "
             "rank tests) and writes it with `scripts/reproduce/results.py`. How the presets learn "

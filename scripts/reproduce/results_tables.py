@@ -7,10 +7,12 @@ import os
 import platform
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 
 from summarize import PAPER  # scripts/reproduce/ is on sys.path when run
 
 from metaheb.agent_names import AGENTS
+from metaheb.config import read_toml
 from metaheb.report.blocks import Table, fmt
 from metaheb.report.claim import Recovery
 from metaheb.report.claim_document import RECOVERY_HEADER, recovery_row
@@ -20,6 +22,8 @@ from metaheb.report.claim_document import RECOVERY_HEADER, recovery_row
 AU_PER_METRE = 21 / 22 / 0.0165
 UNSEEN = "damaged_front_left"
 WALKS = 10.0  # metres on every seen body: what "both arms walk" means here (the claim issue)
+# The budget per run that scripts/reproduce/ant_damage.sh gives when not told another.
+PRESET = Path(__file__).resolve().parents[2] / "envs" / "reproduce" / "ant-damage-hebbian.toml"
 PACKAGES = ("mujoco", "pybullet", "gymnasium", "torch", "evotorch", "ray", "numpy", "scipy")
 
 
@@ -44,10 +48,16 @@ class Units:
         simulator = "gymnasium Ant-v5 (MuJoCo), 0.05 s per step"
         return Units("m", 1.0, simulator, "mujoco", "results.md", "reproduce")
 
-    @property
-    def command(self) -> str:
+    def command(self, configs: list[dict]) -> str:
+        """The reproduction script's command line for runs like ``configs``: with their budget
+        when every run had the same one and it is not the presets'."""
         prefix = "SIM=bullet " if self.sim == "bullet" else ""
-        return f"{prefix}bash scripts/reproduce/ant_damage.sh"
+        budgets = {config["evolve"]["max_env_steps"] for config in configs}
+        preset = read_toml(PRESET, "reproduction preset")["evolve"]["max_env_steps"]
+        override = ""
+        if len(budgets) == 1 and budgets != {preset}:
+            override = f" evolve.max_env_steps={budgets.pop()}"
+        return f"{prefix}bash scripts/reproduce/ant_damage.sh{override}"
 
     @property
     def walks(self) -> float:
