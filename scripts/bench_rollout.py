@@ -10,13 +10,12 @@ with coefficients near zero (no agent stops early, so every figure counts the sa
 - gymnasium loop: ``gym.make("Ant-v5")`` stepped one agent at a time, the same network and rule
   written per agent (matrix-vector products, in-place update).
 Prints rollout/physics and rollout/gymnasium-loop for every batch size, the network's memory floor
-(its state's bytes streamed once per step, ``scripts/memory_floor.py``) and the ceiling it puts
-on rollout/physics, then where an agent-step
-of the rollout goes at one batch size (physics, observation, forward, update, bookkeeping; the
-parts timed apart in one loop like the rollout's). Then, where pybullet is
-installed, pybullet's Ant (``task.name = "ant_bullet"``) the same way: its bare physics (torques
-set and ``stepSimulation``, one client per agent) against metaheb's rollout. ``--json PATH``
-writes the same figures.
+(its state's bytes streamed once per step, ``scripts/memory_floor.py``), the ceiling it puts on
+rollout/physics and each round's own ratio, then where an agent-step of the rollout goes at one
+batch size (physics, observation, forward, update, bookkeeping; the parts timed apart in one loop
+like the rollout's). Then, where pybullet is installed, pybullet's Ant (``task.name =
+"ant_bullet"``) the same way: its bare physics (torques set and ``stepSimulation``, one client per
+agent) against metaheb's rollout. ``--json PATH`` writes the same figures.
 
     python scripts/bench_rollout.py [--steps 300] [--json out.json]
 """
