@@ -93,7 +93,7 @@ class AntTask:
 
     def observe(self, envs: list[gym.Env]) -> np.ndarray:
         """The batch's observations now, in ``task.observation``'s layout (one body a batch)."""
-        return self._observe(envs)[0]
+        return self._observe(envs, [self._handles[id(env)] for env in envs])[0]
 
     def step(
         self, envs: list[gym.Env], actions: np.ndarray, look: bool = True
@@ -108,18 +108,20 @@ class AntTask:
         once, whatever the window). The observation is always computed (``look`` is for tasks
         whose observation costs a frame): it is cheap.
         """
-        for env, action in zip(envs, actions):
-            mj = self._handles[id(env)]
+        handles = [self._handles[id(env)] for env in envs]
+        for mj, action in zip(handles, actions):
             mj.ctrl[:] = action
             mujoco.mj_step(mj.model, mj.data, nstep=mj.frame_skip)
-        observations, qpos = self._observe(envs)
+        observations, qpos = self._observe(envs, handles)
         finite = np.isfinite(observations).all(axis=1) & np.isfinite(qpos[:, 2])
         return observations, (qpos[:, 0], qpos[:, 2] < self.config.fall_height, ~finite)
 
-    def _observe(self, envs: list[gym.Env]) -> tuple[np.ndarray, np.ndarray]:
-        """(observations, qpos) of the batch, read through each env's views."""
+    def _observe(
+        self, envs: list[gym.Env], handles: list[MujocoHandles]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(observations, qpos) of the batch, read through its envs' ``handles``."""
         observer = self._observers[id(envs[0])]
-        state = observer.gather([self._handles[id(env)] for env in envs])
+        state = observer.gather(handles)
         initial_z = np.array([self._initial_z[id(env)] for env in envs])
         return observer.from_state(*state, initial_z), state[0]
 
