@@ -12,7 +12,7 @@ import click
 
 from metaheb.agent_names import AGENTS
 from metaheb.config import SEARCHERS, SEED_LIMIT, Config, load_config
-from metaheb.errors import UserError
+from metaheb.errors import RunStopped, UserError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,7 +84,7 @@ def evaluate(
 
     task.* overrides change what it is tested on, e.g. an unseen leg and an ablation:
 
-    metaheb evaluate runs/NAME 'task.morphologies=["damaged_front_left"]'
+    metaheb evaluate runs/NAME 'task.morphologies=["front_left_lower_x0.25"]'
     task.ablation_fraction=0.5 task.ablation_step=500
     """
     from metaheb.evaluate import evaluate_agent, resolve_agent
@@ -120,7 +120,7 @@ def replay(
 
     task.* overrides choose the body and damage, e.g.:
 
-    metaheb replay runs/NAME --morphology damaged_front_left --ablate 0.5@250
+    metaheb replay runs/NAME --morphology front_left_lower_x0.25 --ablate 0.5@250
     --video walk.mp4 --traces weights.png
     """
     from metaheb.evaluate import resolve_agent
@@ -291,12 +291,16 @@ def config_keys(section: str | None) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: run the command, turning user errors into one line and exit code 2."""
+    """Entry point: run the command, turning user errors into one line and exit code 2, and a run
+    that cannot go on into one line and exit code 1."""
     try:
         cli.main(args=argv, prog_name="metaheb", standalone_mode=False)
     except UserError as err:
         click.echo(f"metaheb: error: {err}", err=True)
         sys.exit(2)
+    except RunStopped as err:
+        click.echo(f"metaheb: run stopped: {err}", err=True)
+        sys.exit(1)
     except click.UsageError as err:
         click.echo(f"metaheb: error: {err.format_message()} (see metaheb --help)", err=True)
         sys.exit(2)

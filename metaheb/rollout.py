@@ -35,7 +35,7 @@ from metaheb.tasks import Score, Task
 
 @dataclass
 class BatchResult:
-    fitness: np.ndarray  # (n,) float64: the mean over morphologies
+    fitness: np.ndarray  # (n,) float64: the mean (or min) over morphologies
     steps: np.ndarray  # (n,) env steps each agent took, all morphologies together
     seconds: float = 0.0  # wall time of the batch where it ran
     by_morphology: np.ndarray | None = None  # (n, M) fitness on each of task.morphologies
@@ -78,11 +78,16 @@ def decides(config: TaskConfig, step: int) -> bool:
     return step >= config.burn_in and (step - config.burn_in) % config.action_repeat == 0
 
 
+COMBINE_BODIES = {"mean": np.mean, "min": np.min}
+
+
 @torch.no_grad()
 def evaluate_batch(
     task: Task, network: PolicyNetwork, genomes: torch.Tensor, seeds: Sequence[int]
 ) -> BatchResult:
-    """``task.episodes`` episodes per agent on each morphology; fitness is the mean of all."""
+    """``task.episodes`` episodes per agent on each morphology; fitness is the mean over the
+    episodes of each body, then the mean over bodies (the paper) or their minimum
+    (``task.morphology_fitness = "min"``: a genome scores only what it walks on its worst body)."""
     started = time.perf_counter()
     by_morphology, steps = [], np.zeros(len(seeds), dtype=np.int64)
     for morphology in task.config.morphologies:
@@ -95,7 +100,7 @@ def evaluate_batch(
         by_morphology.append(np.mean(episodes, axis=0))
     by_morphology = np.stack(by_morphology, axis=1)
     return BatchResult(
-        fitness=by_morphology.mean(axis=1),
+        fitness=COMBINE_BODIES[task.config.morphology_fitness](by_morphology, axis=1),
         steps=steps,
         seconds=time.perf_counter() - started,
         by_morphology=by_morphology,

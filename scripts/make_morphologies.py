@@ -1,10 +1,12 @@
 """Write the Ant morphologies from the simulator's own ant.xml, so they stay in step:
 envs/ant/ from gymnasium's (MuJoCo), envs/ant_bullet/ from pybullet's (``--sim bullet``).
 
-intact.xml is the simulator's file as it is, byte for byte. Each damaged_*.xml shortens one lower
+intact.xml is the simulator's file as it is, byte for byte. Each damaged body shortens one lower
 leg (the "ankle" capsule) to a quarter of its length, as Najarro & Risi (2020) did:
 ``left_ankle_geom`` fromto 0 0 0 0.4 0.4 0 -> 0 0 0 0.1 0.1 0. Nothing else changes (tested).
-Both files name the four lower legs alike.
+A body is named by where its leg sits when the Ant walks along +x, read from the geometry
+(metaheb.tasks.legs), e.g. ``front_right_lower_x0.25``; a comment at the top of each file says
+which geom it changes and where that leg is.
 
     python scripts/make_morphologies.py [--sim mujoco|bullet] [--out envs/ant]
 """
@@ -17,13 +19,8 @@ from pathlib import Path
 
 import gymnasium
 
-# morphology name -> the lower-leg geom it shortens (names from gymnasium's ant.xml bodies)
-DAMAGED_LEGS = {
-    "damaged_front_left": "left_ankle_geom",  # body front_left_leg
-    "damaged_front_right": "right_ankle_geom",  # body front_right_leg
-    "damaged_back": "third_ankle_geom",  # body back_leg
-    "damaged_right_back": "fourth_ankle_geom",  # body right_back_leg
-}
+from metaheb.tasks.legs import LegDamage, corner, leg_geoms
+
 LENGTH_FACTOR = 0.25
 
 
@@ -61,12 +58,26 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     source = source_file().read_text()
     (out / "intact.xml").write_text(source)
-    for name, geom in DAMAGED_LEGS.items():
+    for geom, (segment, position) in sorted(leg_geoms(out / "intact.xml").items()):
+        if segment != "lower":
+            continue
+        damage = LegDamage(geom, corner(*position), segment, LENGTH_FACTOR, position)
         tree = ET.ElementTree(ET.fromstring(source))
         shorten(tree, geom, LENGTH_FACTOR)
+        tree.getroot().insert(0, ET.Comment(f" {describe(damage)} "))
         ET.indent(tree)
-        tree.write(out / f"{name}.xml", encoding="unicode")
-        print(f"{name}: {geom} shortened to {LENGTH_FACTOR:g} of its length")
+        tree.write(out / f"{damage.name}.xml", encoding="unicode")
+        print(f"{damage.name}: {describe(damage)}")
+
+
+def describe(damage: LegDamage) -> str:
+    """The comment a damaged body's file starts with: what changed, and where that leg is."""
+    x, y = damage.position
+    return (
+        f"{damage.name}: {damage.geom} (the {damage.segment} segment of the leg at x {x:+g}, "
+        f"y {y:+g}: {damage.corner.replace('_', ' ')} when the Ant walks along +x) shortened to "
+        f"{damage.scale:g} of its length"
+    )
 
 
 if __name__ == "__main__":

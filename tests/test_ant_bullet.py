@@ -21,7 +21,9 @@ from metaheb.tasks.ant_bullet import CONTROL_STEP, check_model
 from metaheb.tasks.morphologies import available_morphologies, morphology_path
 
 ROOT = Path(__file__).resolve().parents[1]
-BODIES = ["damaged_back", "damaged_front_left", "damaged_front_right", "damaged_right_back"]
+BODIES = [
+    f"{corner}_lower_x0.25" for corner in ("front_left", "front_right", "back_left", "back_right")
+]
 
 
 def test_the_task_steps_and_scores_as_pybullet_s_own_ant_env():
@@ -90,7 +92,7 @@ def test_the_bodies_are_pybullet_s_ant_and_its_damaged_legs(tmp_path):
 
 
 def test_a_damaged_leg_changes_the_walk_and_a_broken_file_is_one_line(tmp_path):
-    config = TaskConfig(name="ant_bullet", morphologies=["intact", "damaged_front_left"])
+    config = TaskConfig(name="ant_bullet", morphologies=["intact", "front_left_lower_x0.25"])
     task = make_task(config)
     centres = []  # of the parts' mass: a shorter lower leg moves it
     for body in config.morphologies:
@@ -147,7 +149,7 @@ def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
         "task.name=ant_bullet",
         "task.max_steps=80",
         "task.burn_in=10",
-        "task.morphologies=['intact','damaged_front_right']",
+        "task.morphologies=['intact','front_right_lower_x0.25']",
         "network.hidden=[8]",
         "network.normalise=max_abs",
         "evolve.popsize=6",
@@ -168,7 +170,7 @@ def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
 
     video = tmp_path / "walk.mp4"
     replayed = metaheb_cli(
-        "replay", str(run), "--morphology", "damaged_front_left", "--video", str(video),
+        "replay", str(run), "--morphology", "front_left_lower_x0.25", "--video", str(video),
         cwd=tmp_path,
     )  # fmt: skip
     assert replayed.returncode == 0, replayed.stderr[-2000:]
@@ -186,7 +188,7 @@ def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
     )  # fmt: skip
     assert reported.returncode == 0, reported.stderr[-2000:]
     markdown = (out / "report.md").read_text()
-    assert "damaged_front_left" in markdown and "a.u." in markdown
+    assert "front_left_lower_x0.25" in markdown and "a.u." in markdown
     results = ROOT / "scripts" / "reproduce" / "results.py"
     page_path = tmp_path / "results.md"
     written = subprocess.run(

@@ -11,7 +11,7 @@ from metaheb.config import TaskConfig
 from metaheb.tasks import make_task
 
 
-@pytest.mark.parametrize("morphology", ["intact", "damaged_front_left"])
+@pytest.mark.parametrize("morphology", ["intact", "front_left_lower_x0.25"])
 def test_direct_stepping_matches_gymnasium_for_the_same_actions(morphology):
     task = make_task(TaskConfig(morphologies=[morphology], observation="raw", fall_height=0.2))
     (ours,) = task.envs(1, morphology)

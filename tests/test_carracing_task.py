@@ -72,7 +72,7 @@ def test_an_agent_drives_the_same_alone_as_in_a_batch():
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ([*CAR, "task.morphologies=['damaged_back']"], "Ant settings"),
+        ([*CAR, "task.morphologies=['back_right_lower_x0.25']"], "Ant settings"),
         ([*CAR, "task.renderer=pygame"], "choose one of: fast, gymnasium"),
     ],
 )

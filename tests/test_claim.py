@@ -21,7 +21,7 @@ from metaheb.report.grid import CURVE_EVERY, AgentResult, Cell, ReportAgent
 from metaheb.report.stats import compared_pairs, group_arms
 from metaheb.runs import Agent
 
-SEEN = ["intact", "damaged_front_right"]
+SEEN = ["intact", "front_right_lower_x0.25"]
 MAX_STEPS = 1000
 
 
@@ -47,8 +47,8 @@ def arm_of(arm: str, rng: np.random.Generator, seen: float, unseen: float, runs=
             f"{arm}-{k}",
             {
                 "intact": list(rng.normal(seen, 1.0, seeds)),
-                "damaged_front_right": list(rng.normal(seen, 1.0, seeds)),
-                "damaged_front_left": list(rng.normal(unseen, 1.0, seeds)),
+                "front_right_lower_x0.25": list(rng.normal(seen, 1.0, seeds)),
+                "front_left_lower_x0.25": list(rng.normal(unseen, 1.0, seeds)),
             },
         )
         for k in range(runs)
@@ -56,15 +56,15 @@ def arm_of(arm: str, rng: np.random.Generator, seen: float, unseen: float, runs=
 
 
 def test_a_unit_is_a_run_and_seed_with_its_unseen_and_mean_seen_distance():
-    bodies = ("intact", "damaged_front_right", "damaged_front_left")
+    bodies = ("intact", "front_right_lower_x0.25", "front_left_lower_x0.25")
     runs = [
         member("a", "r0", dict(zip(bodies, ([2, 4], [6, 8], [1, 3])))),
         member("a", "r1", dict(zip(bodies, ([10, 10], [0, 2], [5, 7])))),
     ]
-    on_unseen, on_seen = units(runs, "damaged_front_left")
+    on_unseen, on_seen = units(runs, "front_left_lower_x0.25")
     assert on_unseen.tolist() == [1, 3, 5, 7]
     assert on_seen.tolist() == [4, 6, 5, 6]
-    ratio = unseen_ratio("a", runs, "damaged_front_left")
+    ratio = unseen_ratio("a", runs, "front_left_lower_x0.25")
     assert ratio.value == pytest.approx(4 / 5.25)
     assert ratio.low <= ratio.value <= ratio.high
 
@@ -72,14 +72,14 @@ def test_a_unit_is_a_run_and_seed_with_its_unseen_and_mean_seen_distance():
 def test_the_interval_is_a_percentile_bootstrap_over_units():
     rng = np.random.default_rng(1)
     runs = arm_of("hebbian", rng, seen=10.0, unseen=5.0)
-    ratio = unseen_ratio("hebbian", runs, "damaged_front_left")
+    ratio = unseen_ratio("hebbian", runs, "front_left_lower_x0.25")
     # The same interval by hand: resample (run, seed) units, take the 2.5 and 97.5 percentiles.
-    on_unseen, on_seen = units(runs, "damaged_front_left")
+    on_unseen, on_seen = units(runs, "front_left_lower_x0.25")
     picks = np.random.default_rng(7).integers(0, len(on_seen), (4000, len(on_seen)))
     by_hand = on_unseen[picks].mean(axis=1) / on_seen[picks].mean(axis=1)
     assert ratio.low == pytest.approx(np.percentile(by_hand, 2.5), abs=0.01)
     assert ratio.high == pytest.approx(np.percentile(by_hand, 97.5), abs=0.01)
-    again = unseen_ratio("hebbian", runs, "damaged_front_left")
+    again = unseen_ratio("hebbian", runs, "front_left_lower_x0.25")
     assert (again.low, again.high) == (ratio.low, ratio.high)  # seeded: bit for bit
 
 
@@ -87,22 +87,22 @@ def test_a_real_difference_of_ratios_is_found_and_none_is_not_invented():
     rng = np.random.default_rng(2)
     hebbian = arm_of("hebbian", rng, seen=10.0, unseen=8.0)
     static = arm_of("static", rng, seen=10.0, unseen=2.0)
-    found = ratio_difference(("hebbian", hebbian), ("static", static), "damaged_front_left")
+    found = ratio_difference(("hebbian", hebbian), ("static", static), "front_left_lower_x0.25")
     assert found.value == pytest.approx(0.6, abs=0.05)
     assert 0 < found.low < found.value < found.high and found.p_value < 0.001
     twin = arm_of("static-twin", rng, seen=10.0, unseen=2.0)
-    none = ratio_difference(("static-twin", twin), ("static", static), "damaged_front_left")
+    none = ratio_difference(("static-twin", twin), ("static", static), "front_left_lower_x0.25")
     assert none.low < 0 < none.high and none.p_value > 0.05
 
 
 def test_an_arm_that_does_not_walk_on_its_seen_bodies_has_no_ratio():
     rng = np.random.default_rng(3)
     still = arm_of("static", rng, seen=-1.0, unseen=0.5)
-    ratio = unseen_ratio("static", still, "damaged_front_left")
+    ratio = unseen_ratio("static", still, "front_left_lower_x0.25")
     assert math.isnan(ratio.value)
     hebbian = arm_of("hebbian", rng, seen=10.0, unseen=8.0)
     assert math.isnan(
-        ratio_difference(("hebbian", hebbian), ("static", still), "damaged_front_left").value
+        ratio_difference(("hebbian", hebbian), ("static", still), "front_left_lower_x0.25").value
     )
 
 
@@ -158,8 +158,8 @@ def test_the_claim_covers_every_arm_unseen_body_pair_and_level():
     arms = group_arms(results)
     found = claim(results, arms, compared_pairs(arms))
     assert [(r.arm, r.unseen) for r in found.ratios] == [
-        ("hebbian ABCD_lr", "damaged_front_left"),
-        ("static", "damaged_front_left"),
+        ("hebbian ABCD_lr", "front_left_lower_x0.25"),
+        ("static", "front_left_lower_x0.25"),
     ]
     assert [(d.arm, d.baseline) for d in found.differences] == [("hebbian ABCD_lr", "static")]
     assert found.recoveries == []  # no ablation level in this grid

@@ -108,7 +108,7 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
     }
     assert len(shared) == 1  # only the network (and the static arm's search steps) differ
     hebbian = arms["ant-damage-hebbian"]
-    assert hebbian.task.morphologies == ["intact", "damaged_front_right"]
+    assert hebbian.task.morphologies == ["intact", "front_right_lower_x0.25"]
     assert hebbian.task.max_steps == 1000 and hebbian.network.normalise == "max_abs"
     # The neuromodulated arm is the Hebbian arm with modulation, and nothing else.
     modulated = arms["ant-damage-neuromod-both"]

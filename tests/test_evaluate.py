@@ -16,26 +16,26 @@ def trained(tmp_path_factory, local_ray):
     return train_small(
         tmp_path_factory.mktemp("runs"),
         "task.max_steps=60",
-        'task.morphologies=["intact", "damaged_front_right"]',
+        'task.morphologies=["intact", "front_right_lower_x0.25"]',
     )
 
 
 def test_evaluation_on_an_unseen_leg_with_ablation_is_reproducible(trained):
     agent = resolve_agent(trained)
     unseen = [
-        'task.morphologies=["intact", "damaged_front_left"]',
+        'task.morphologies=["intact", "front_left_lower_x0.25"]',
         "task.ablation_fraction=0.5",
         "task.ablation_step=30",
     ]
     first = evaluate_agent(agent, unseen, episodes=3)
     again = evaluate_agent(agent, unseen, episodes=3)
-    assert first.morphologies == ["intact", "damaged_front_left"]
+    assert first.morphologies == ["intact", "front_left_lower_x0.25"]
     assert first.fitness.shape == (3, 2)
     assert np.array_equal(first.fitness, again.fitness)
-    plain = evaluate_agent(agent, ['task.morphologies=["intact", "damaged_front_left"]'], 3)
+    plain = evaluate_agent(agent, ['task.morphologies=["intact", "front_left_lower_x0.25"]'], 3)
     assert not np.array_equal(plain.fitness, first.fitness)  # the ablation changed the episodes
     trained_on = evaluate_agent(agent, [], 3)
-    assert trained_on.morphologies == ["intact", "damaged_front_right"]  # the run's own bodies
+    assert trained_on.morphologies == ["intact", "front_right_lower_x0.25"]  # the run's own bodies
 
 
 def test_evaluate_command_prints_one_line_per_morphology(trained):
@@ -46,7 +46,7 @@ def test_evaluate_command_prints_one_line_per_morphology(trained):
             "metaheb.cli",
             "evaluate",
             str(trained),
-            'task.morphologies=["damaged_front_left"]',
+            'task.morphologies=["front_left_lower_x0.25"]',
             "--episodes",
             "2",
         ],
@@ -56,7 +56,7 @@ def test_evaluate_command_prints_one_line_per_morphology(trained):
     )
     assert result.returncode == 0, result.stderr
     (line,) = result.stdout.strip().splitlines()
-    assert line.startswith("damaged_front_left") and "(2 episodes:" in line
+    assert line.startswith("front_left_lower_x0.25") and "(2 episodes:" in line
 
 
 @pytest.mark.parametrize(

@@ -115,7 +115,9 @@ def test_a_gym_id_that_is_not_a_body_is_one_line(name, message):
 
 def test_gym_settings_that_belong_to_other_tasks_are_refused():
     with pytest.raises(UserError, match="Ant settings"):
-        load_config(None, ["task.name=gym:Hopper-v5", "task.morphologies=['damaged_back']"])
+        load_config(
+            None, ["task.name=gym:Hopper-v5", "task.morphologies=['back_right_lower_x0.25']"]
+        )
     with pytest.raises(UserError, match="is for gym:<id> tasks"):
         load_config(None, ["task.fitness=return"])
     config = load_config(None, ["task.name=gym:Hopper-v5"])

@@ -20,11 +20,13 @@ from metaheb.tasks import make_task
 from metaheb.tasks.morphologies import available_morphologies, morphology_path
 
 ROOT = Path(__file__).resolve().parents[1]
+# The geom each body shortens, by where it sits in gymnasium's ant.xml (the MJCF's body names
+# differ: right_ankle_geom hangs from the body called front_right_leg, at -x).
 DAMAGED = {
-    "damaged_front_left": "left_ankle_geom",
-    "damaged_front_right": "right_ankle_geom",
-    "damaged_back": "third_ankle_geom",
-    "damaged_right_back": "fourth_ankle_geom",
+    "front_left_lower_x0.25": "left_ankle_geom",  # fromto 0.4 0.4: +x, +y
+    "front_right_lower_x0.25": "fourth_ankle_geom",  # 0.4 -0.4: +x, -y
+    "back_left_lower_x0.25": "right_ankle_geom",  # -0.4 0.4: -x, +y
+    "back_right_lower_x0.25": "third_ankle_geom",  # -0.4 -0.4: -x, -y
 }
 
 
@@ -71,7 +73,7 @@ def test_damage_shortens_one_lower_leg_to_a_quarter_and_nothing_else(name):
 
 def test_unknown_morphology_is_a_clear_error(tmp_path):
     with pytest.raises(
-        UserError, match=r"unknown morphology 'three_legs' in .*; known: damaged_back"
+        UserError, match=r"unknown morphology 'three_legs' in .*; known: back_left_lower_x0.25"
     ):
         make_task(TaskConfig(morphologies=["intact", "three_legs"]))
     result = subprocess.run(
@@ -92,7 +94,7 @@ def test_unknown_morphology_is_a_clear_error(tmp_path):
 
 
 def test_fitness_over_several_morphologies_is_their_mean():
-    config = TaskConfig(max_steps=60, burn_in=5, morphologies=["intact", "damaged_front_right"])
+    config = TaskConfig(max_steps=60, burn_in=5, morphologies=["intact", "front_right_lower_x0.25"])
     task = make_task(config)
     network = PolicyNetwork((28, 8, 8))
     genomes = torch.randn(3, network.genome_layout.size, generator=torch.Generator().manual_seed(2))
@@ -115,14 +117,14 @@ def test_training_records_fitness_per_morphology(tmp_path, local_ray):
             "network.hidden=[4]",
             "evolve.popsize=4",
             "evolve.generations=2",
-            'task.morphologies=["intact", "damaged_front_right"]',
+            'task.morphologies=["intact", "front_right_lower_x0.25"]',
         ],
     )
     metrics = read_metrics(train(config, echo=lambda line: None))
     for record in metrics:
         per = record["morphologies"]
-        assert set(per) == {"intact", "damaged_front_right"}
-        assert record["mean"] == pytest.approx((per["intact"] + per["damaged_front_right"]) / 2)
+        assert set(per) == {"intact", "front_right_lower_x0.25"}
+        assert record["mean"] == pytest.approx((per["intact"] + per["front_right_lower_x0.25"]) / 2)
 
 
 @pytest.mark.parametrize(
@@ -157,6 +159,22 @@ def test_a_malformed_morphology_file_is_one_line_and_exit_2(tmp_path, text, mess
 
 
 def test_a_users_own_morphology_folder(tmp_path):
-    (tmp_path / "mine.xml").write_text(morphology_path("damaged_back").read_text())
+    (tmp_path / "mine.xml").write_text(morphology_path("back_right_lower_x0.25").read_text())
     task = make_task(TaskConfig(morphologies=["mine"], morphology_dir=str(tmp_path)))
     assert task.model_files["mine"] == tmp_path / "mine.xml"
+
+
+def test_fitness_can_be_the_minimum_over_the_bodies():
+    """task.morphology_fitness = "min": a genome scores what it walks on its worst body."""
+    config = TaskConfig(
+        max_steps=60,
+        burn_in=5,
+        morphologies=["intact", "front_right_lower_x0.25"],
+        morphology_fitness="min",
+    )
+    task = make_task(config)
+    network = PolicyNetwork((28, 8, 8))
+    genomes = torch.randn(3, network.genome_layout.size, generator=torch.Generator().manual_seed(2))
+    result = evaluate_batch(task, network, genomes, [4, 5, 6])
+    assert np.array_equal(result.fitness, result.by_morphology.min(axis=1))
+    assert not np.array_equal(result.fitness, result.by_morphology.mean(axis=1))

@@ -76,13 +76,13 @@ def _replay_cli(*args: str) -> subprocess.CompletedProcess:
 def test_replay_morphology_and_ablate_options_are_the_task_overrides(run, tmp_path):
     figure = tmp_path / "w.png"
     result = _replay_cli(
-        str(run), "--morphology", "damaged_front_left", "--ablate", "0.5@15", "--seed", "3"
+        str(run), "--morphology", "front_left_lower_x0.25", "--ablate", "0.5@15", "--seed", "3"
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    overrides = ['task.morphologies=["damaged_front_left"]', "task.ablation_fraction=0.5"]
+    overrides = ['task.morphologies=["front_left_lower_x0.25"]', "task.ablation_fraction=0.5"]
     expected = replay_agent(resolve_agent(run), [*overrides, "task.ablation_step=15"], seed=3)
     assert result.stdout.splitlines()[0] == (
-        f"damaged_front_left: fitness {expected.fitness:.3f} in {expected.steps} steps"
+        f"front_left_lower_x0.25: fitness {expected.fitness:.3f} in {expected.steps} steps"
     )
     assert not figure.exists()
 

@@ -18,7 +18,7 @@ from metaheb.report.grid import CURVE_EVERY, report_seeds
 from metaheb.rollout import rollout_batch
 from metaheb.runs import heldout_curve, load_agent
 
-GRID = {"episodes": 3, "morphologies": ["intact", "damaged_front_left"], "levels": [0.0, 0.5]}
+GRID = {"episodes": 3, "morphologies": ["intact", "front_left_lower_x0.25"], "levels": [0.0, 0.5]}
 TASK = ["task.max_steps=60", "evolve.init_std=0.05"]  # gentle rules: episodes run their 60 steps
 
 
@@ -55,8 +55,8 @@ def test_report_writes_every_raw_episode_and_groups_runs_into_arms(report):
         assert [(c["morphology"], c["level"]) for c in agent["cells"]] == [
             ("intact", 0.0),
             ("intact", 0.5),
-            ("damaged_front_left", 0.0),
-            ("damaged_front_left", 0.5),
+            ("front_left_lower_x0.25", 0.0),
+            ("front_left_lower_x0.25", 0.5),
         ]
         for cell in agent["cells"]:
             assert len(cell["fitness"]) == 3 and len(cell["curve"]) == 60 // CURVE_EVERY
@@ -73,11 +73,15 @@ def test_a_cell_is_the_agent_s_own_episodes_with_the_report_seeds(runs, report):
     out, _ = report
     data = json.loads((out / "report.json").read_text())
     agent = load_agent(runs[2] / "agents" / "best.safetensors")
-    task, network = agent_setup(agent, ["task.morphologies=['damaged_front_left']"])
+    task, network = agent_setup(agent, ["task.morphologies=['front_left_lower_x0.25']"])
     seeds = report_seeds(0, 3)
     assert data["seeds"] == seeds
     direct = rollout_batch(
-        task, network, torch.tensor(agent.genome)[None].repeat(3, 1), seeds, "damaged_front_left"
+        task,
+        network,
+        torch.tensor(agent.genome)[None].repeat(3, 1),
+        seeds,
+        "front_left_lower_x0.25",
     )
     assert data["agents"][2]["cells"][2]["fitness"] == direct.fitness.tolist()
 
@@ -296,20 +300,20 @@ def test_the_report_carries_the_claim_ratios_differences_and_recovery_windows(re
     claim = data["claim"]
     # Trained on the intact body: every other body is unseen, for each of the two arms.
     assert [(r["arm"], r["unseen"]) for r in claim["ratios"]] == [
-        (arm, "damaged_front_left") for arm in ("hebbian ABCD_lr", "static")
+        (arm, "front_left_lower_x0.25") for arm in ("hebbian ABCD_lr", "static")
     ]
     for ratio in claim["ratios"]:
         arm = next(a for a in data["arms"] if a["arm"] == ratio["arm"])
         cells = {(c["morphology"], c["level"]): c["mean"] for c in arm["cells"]}
         assert ratio["seen_mean"] == pytest.approx(cells["intact", 0.0])
-        assert ratio["unseen_mean"] == pytest.approx(cells["damaged_front_left", 0.0])
+        assert ratio["unseen_mean"] == pytest.approx(cells["front_left_lower_x0.25", 0.0])
     assert [(d["arm"], d["baseline"]) for d in claim["differences"]] == [
         ("hebbian ABCD_lr", "static")
     ]
     assert [(r["arm"], r["morphology"], r["level"]) for r in claim["recovery"]] == [
         (arm, body, 0.5)
         for arm in ("hebbian ABCD_lr", "static")
-        for body in ("intact", "damaged_front_left")
+        for body in ("intact", "front_left_lower_x0.25")
     ]
     assert all(len(r["distance"]) == 1 for r in claim["recovery"])  # one window of 60 steps
     markdown = (out / "report.md").read_text()
@@ -336,13 +340,13 @@ def test_a_task_without_bodies_is_refused_in_one_line(tmp_path, local_ray):
 def test_a_pybullet_results_page_is_in_au_and_summarised_on_the_mujoco_page(tmp_path, local_ray):
     pytest.importorskip("pybullet")
     bullet = ["task.name=ant_bullet", "task.max_steps=60", "evolve.eval_every=0"]
-    bodies = "task.morphologies=['intact', 'damaged_front_right']"
+    bodies = "task.morphologies=['intact', 'front_right_lower_x0.25']"
     runs = [
         str(train_small(tmp_path / "hebbian", *bullet, bodies)),
         str(train_small(tmp_path / "static", *bullet, bodies, "network.model=static")),
     ]
     out = tmp_path / "report"
-    seen_and_unseen = ["intact", "damaged_front_right", "damaged_front_left"]
+    seen_and_unseen = ["intact", "front_right_lower_x0.25", "front_left_lower_x0.25"]
     make_report(runs, out, **{**GRID, "episodes": 2, "morphologies": seen_and_unseen})
     docs = tmp_path / "docs"
     docs.mkdir()

@@ -8,7 +8,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "reproduce"))
 from results import verdict
 
-SEEN = ["intact", "damaged_front_right"]
+SEEN = ["intact", "front_right_lower_x0.25"]
 
 
 def report_and_rows(seen_metres: float, difference: float, interval: tuple[float, float]):
@@ -18,14 +18,14 @@ def report_and_rows(seen_metres: float, difference: float, interval: tuple[float
         "agents": [{"seen": SEEN}],
         "claim": {
             "ratios": [
-                {"arm": arm, "unseen": "damaged_front_left", "ratio": r, "interval": [r, r]}
+                {"arm": arm, "unseen": "front_left_lower_x0.25", "ratio": r, "interval": [r, r]}
                 for arm, r in (("hebbian ABCD_lr", 0.5), ("static", 0.2))
             ],
             "differences": [
                 {
                     "arm": "hebbian ABCD_lr",
                     "baseline": "static",
-                    "unseen": "damaged_front_left",
+                    "unseen": "front_left_lower_x0.25",
                     "difference": difference,
                     "interval": list(interval),
                     "p_value": 0.01,

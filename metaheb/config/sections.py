@@ -156,9 +156,16 @@ class TaskConfig:
         Field(min_length=1),
         Doc(
             "bodies each genome is evaluated on (envs/ant/NAME.xml, envs/ant_bullet/ for "
-            "ant_bullet); fitness: their mean"
+            "ant_bullet); fitness: their mean (or min, morphology_fitness)"
         ),
     ] = field(default_factory=lambda: ["intact"])
+    morphology_fitness: Annotated[
+        Literal["mean", "min"],
+        Doc(
+            "how an agent's fitness combines its bodies: mean (the paper), or min (pays only for "
+            "walking on every body; a deviation from the paper)"
+        ),
+    ] = "mean"
     morphology_dir: Annotated[
         Text, Doc("a folder of one's own MJCF bodies; empty: the task's installed envs/<task>")
     ] = ""

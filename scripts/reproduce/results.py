@@ -52,6 +52,40 @@ def run_configs(report: dict) -> list[dict]:
     ]
 
 
+def protocol_lines(configs: list[dict], link: str) -> list[Any]:
+    """Which bodies the runs trained on and how their fitness combined them, read from the runs'
+    configs, with the leg correction and the picture of the legs."""
+    seen = sorted({body for config in configs for body in config["task"]["morphologies"]})
+    combine = sorted({config["task"].get("morphology_fitness", "mean") for config in configs})
+    legs_figure = os.path.normpath(os.path.join(link, "..", "ant-legs.png"))
+    fitness = {
+        "mean": "the mean over them, as the paper",
+        "min": "the minimum over them, a deviation from the paper's mean: under the mean the "
+        'intact body won and the damaged one was given up (`docs/walkers.md`, "Both seen '
+        'bodies")',
+    }
+    return [
+        (
+            "p",
+            f"Trained on {', '.join(f'`{body}`' for body in seen)}; fitness "
+            f"{'; '.join(fitness[c] for c in combine)}. Bodies are named by where their leg sits "
+            f"when the Ant walks along +x, read from the MJCF's geometry: the seen damage is the "
+            f"front right lower leg (`fourth_ankle_geom`) shortened to a quarter, as the paper's; "
+            f"{UNSEEN}, its mirror image across the walking axis (`left_ankle_geom`), is held out, "
+            "as in the paper, and the two back legs are further unseen bodies.",
+        ),
+        ("p", f"![The Ant from above, each leg named]({legs_figure})"),
+        (
+            "p",
+            "Leg correction: until 2026-12-07 every reproduction trained on a back leg (the body "
+            "then called `damaged_front_right`, named after the MJCF's body `front_right_leg`, "
+            "which sits at -x) and tested on the front left, which is not the paper's test. That "
+            "page read the paper's shape as reversed; it is kept, labelled, in `docs/walkers.md` "
+            '("History: the wrong leg").',
+        ),
+    ]
+
+
 def verdict(report: dict, rows: list[dict]) -> list[str]:
     """The plain reading: do both arms walk, and is the Hebbian ratio above the static one?"""
     by_arm = {row["arm"]: row for row in rows}
@@ -220,6 +254,8 @@ def page(
             "to walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
         ),
         *other_page(units, folder),
+        ("h2", "The protocol"),
+        *protocol_lines(configs, link),
         ("h2", "Reading"),
         *(("p", line) for line in verdict(report, rows)),
         *(("p", line) for line in recovery_lines(report)),

@@ -20,7 +20,7 @@ from metaheb.report.claim_document import RECOVERY_HEADER, recovery_row
 # pybullet's progress term per metre: 21/22 of the robot's displacement (the floor is one of the
 # 22 parts whose mean the potential reads) per control step of 0.0165 s (metaheb.tasks.ant_bullet).
 AU_PER_METRE = 21 / 22 / 0.0165
-UNSEEN = "damaged_front_left"
+UNSEEN = "front_left_lower_x0.25"
 WALKS = 10.0  # metres on every seen body: what "both arms walk" means here (the claim issue)
 # The budget per run that scripts/reproduce/ant_damage.sh gives when not told another.
 PRESET = Path(__file__).resolve().parents[2] / "envs" / "reproduce" / "ant-damage-hebbian.toml"

@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("report", type=Path)
     parser.add_argument("--json", type=Path, help="Write the summary as JSON here.")
     parser.add_argument(
-        "--unseen", default="damaged_front_left", help="The held-out body of the ratio."
+        "--unseen", default="front_left_lower_x0.25", help="The held-out body of the ratio."
     )
     args = parser.parse_args()
     report = json.loads(args.report.read_text())
