@@ -220,22 +220,32 @@ def resume(run_dir: str) -> None:
 @cli.command()
 @click.option("--out-dir", default="runs", show_default=True, help="Folder holding the runs.")
 def runs(out_dir: str) -> None:
-    """List the runs in OUT_DIR: status, generations, best fitness."""
+    """List the runs in OUT_DIR: status, generations, the held-out centre (last and best).
+
+    The held-out centre is the number to read: the search centre scored on episodes no training
+    uses. A generation's best member (the last column) is the luckiest of its population.
+    """
     from metaheb.runs import summarize_runs
 
     rows = summarize_runs(out_dir)
     if not rows:
         click.echo(f"no runs in {out_dir}")
         return
-    click.echo(f"{'run':<40}{'status':<10}{'generations':>12}{'best':>10}  search")
+    click.echo(
+        f"{'run':<40}{'status':<10}{'generations':>12}{'held-out last':>15}{'best':>9}"
+        f"{'best member':>13}  {'unit':<7}search"
+    )
     for row in rows:
         if row["status"] == "damaged":
             click.echo(f"{row['name']:<40}{'damaged':<10}  {row['problem']}")
             continue
-        best = "-" if row["best"] is None else f"{row['best']:.3f}"
+        last, best, member = (
+            "-" if row[key] is None else f"{row[key]:.2f}"
+            for key in ("heldout_last", "heldout_best", "best")
+        )
         click.echo(
             f"{row['name']:<40}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
-            f"{best:>10}  {row['search']}"
+            f"{last:>15}{best:>9}{member:>13}  {row['unit']:<7}{row['search']}"
         )
 
 

@@ -10,6 +10,7 @@ network, rule, seed, fitness).
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -33,6 +34,7 @@ from metaheb.config import (
 )
 from metaheb.errors import UserError
 from metaheb.networks import OUTPUT_ACTIVATIONS, PolicyNetwork
+from metaheb.tasks import fitness_unit
 
 AGENT_FORMAT = "metaheb-agent"
 AGENT_VERSION = 1
@@ -183,7 +185,7 @@ class RunDirectory:
 
     def append_metrics(self, record: dict[str, Any]) -> None:
         """Append one generation's record as a single line in one write."""
-        line = json.dumps(record, separators=(",", ":")) + "\n"
+        line = metrics_line(record)
         with open(self.path / "metrics.jsonl", "a") as handle:
             handle.write(line)
             handle.flush()
@@ -199,9 +201,25 @@ class RunDirectory:
     def truncate_metrics(self, generations: int) -> None:
         """Keep the first ``generations`` records of metrics.jsonl (rewritten atomically)."""
         records = read_metrics(self.path)[:generations]
-        lines = [json.dumps(record, separators=(",", ":")) + "\n" for record in records]
+        lines = [metrics_line(record) for record in records]
         if (self.path / "metrics.jsonl").exists():
             atomic_write_bytes(self.path / "metrics.jsonl", "".join(lines).encode())
+
+
+def metrics_line(record: dict[str, Any]) -> str:
+    """One record as strict JSON (RFC 8259, which has no NaN or Infinity): a number that is not
+    finite is written as null; the record counts its non-finite values beside them."""
+    return json.dumps(_finite_or_null(record), separators=(",", ":"), allow_nan=False) + "\n"
+
+
+def _finite_or_null(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite_or_null(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite_or_null(item) for item in value]
+    return value
 
 
 # What every generation's record holds, and of which type (metaheb reads these back).
@@ -256,18 +274,28 @@ class HeldOutCurve:
 
 def heldout_curve(run_path: str | Path) -> HeldOutCurve:
     """The held-out centre's learning curve of a run, from its metrics (``evolve.eval_*``)."""
+    return curve_of(read_metrics(run_path))
+
+
+def curve_of(records: list[dict[str, Any]]) -> HeldOutCurve:
+    """The held-out curve that a run's metrics records hold."""
     points: list[tuple[int, float, float]] = []
     steps, seconds = 0, 0.0
-    records = read_metrics(run_path)
     for record in records:
         if "heldout_start" in record:
             start = record["heldout_start"]
-            points.append((0, start["mean"], start["std"]))
+            points.append((0, _number(start["mean"]), _number(start["std"])))
         steps += record["env_steps"]
         seconds += record["seconds"]
         if "heldout" in record:
-            points.append((steps, record["heldout"]["mean"], record["heldout"]["std"]))
+            heldout = record["heldout"]
+            points.append((steps, _number(heldout["mean"]), _number(heldout["std"])))
     return HeldOutCurve(points, steps, seconds, len(records))
+
+
+def _number(value: float | None) -> float:
+    """A metric as read back: null (not finite when written) is NaN."""
+    return math.nan if value is None else float(value)
 
 
 def _is_record(record: Any, generation_index: int) -> bool:
@@ -299,6 +327,7 @@ def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
         except UserError as err:
             rows.append({"name": run.path.name, "status": "damaged", "problem": str(err)})
             continue
+        heldout = [mean for _, mean, _ in curve_of(metrics).points if math.isfinite(mean)]
         rows.append(
             {
                 "name": run.path.name,
@@ -306,6 +335,9 @@ def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
                 "done": len(metrics),
                 "total": config.evolve.generations,
                 "best": max((m["best"] for m in metrics), default=None),
+                "heldout_last": heldout[-1] if heldout else None,
+                "heldout_best": max(heldout, default=None),
+                "unit": fitness_unit(config.task),
                 "search": f"{config.evolve.algorithm} / {config.network.model} {config.task.name}",
             }
         )

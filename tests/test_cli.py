@@ -1,10 +1,12 @@
 """The command line: help, and bad input as one line with exit code 2 and nothing left behind."""
 
 import pytest
-from conftest import metaheb_cli
+from conftest import metaheb_cli, train_small
+
+from metaheb.runs import heldout_curve
 
 
-def metaheb(*args, cwd):
+def metaheb(*args, cwd=None):
     return metaheb_cli(*args, cwd=cwd, timeout=120)
 
 
@@ -19,6 +21,7 @@ def test_help_lists_train(tmp_path):
     [
         (["train", "evolve.popsiz=8"], "did you mean 'evolve.popsize'"),
         (["train", "nope.toml"], "not found"),
+        (["train", "."], "'.' is a folder: give the path of a TOML file"),
         (["train", "task.name=walker"], "choose one of"),
         (["train", "evolve.popsize=ten"], "must be a valid integer"),
         (["train", "envs.toml", "oops"], "not key=value"),
@@ -47,3 +50,16 @@ def test_inspect_prints_the_layout_and_size_without_running(tmp_path):
     bottleneck = metaheb("inspect", "network.bottleneck=16", cwd=tmp_path)
     assert "[0:80]  all layers shared rule bank 16x5" in bottleneck.stdout
     assert f"total: {80 + 12_288:,} values" in bottleneck.stdout
+
+
+def test_runs_lists_the_held_out_centre_last_and_best_with_its_unit(tmp_path, local_ray):
+    run = train_small(tmp_path, "task.max_steps=20", "evolve.generations=2", "evolve.eval_every=1")
+    means = [mean for _, mean, _ in heldout_curve(run).points]
+    result = metaheb("runs", "--out-dir", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    header, row = result.stdout.strip().splitlines()
+    assert "held-out last" in header and "best member" in header
+    fields = row.split()
+    assert fields[:3] == ["agent", "done", "2/2"]
+    assert [float(v) for v in fields[3:5]] == pytest.approx([means[-1], max(means)], abs=0.006)
+    assert fields[6] == "m"

@@ -27,6 +27,15 @@ def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Co
     data: dict[str, Any] = {}
     if path is not None:
         path = Path(path)
+        if path.is_dir():
+            hint = (
+                " (to continue a run, metaheb resume RUN_DIR)"
+                if (path / "config.toml").is_file()
+                else ""
+            )
+            raise UserError(
+                f"config file {str(path)!r} is a folder: give the path of a TOML file{hint}"
+            )
         if not path.is_file():
             raise UserError(f"config file {str(path)!r} not found: give the path of a TOML file")
         data = read_toml(path, "config file")

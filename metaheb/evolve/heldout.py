@@ -49,10 +49,12 @@ class HeldOutEvaluation:
         return last or (generation + 1) % self.every == 0 or generation + 1 == self.generations
 
     def evaluate(self, genome: torch.Tensor) -> dict[str, Any]:
-        """Mean and std of the fitness over the held-out episodes, per body too, and the cost."""
+        """Mean and std of the fitness over the held-out episodes, per body too, and the cost;
+        NaN where an episode's fitness is not finite, counted in ``nonfinite``."""
         genomes = genome.detach().reshape(1, -1).repeat(len(self.seeds), 1)
         result = self.evaluator.evaluate(genomes, self.seeds)
         return {
+            "nonfinite": int((~np.isfinite(result.fitness)).sum()),
             "mean": float(np.mean(result.fitness)),
             "std": float(np.std(result.fitness)),
             "episodes": [float(f) for f in result.fitness],

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from evotorch import Problem, SolutionBatch
 
+from metaheb.errors import RunStopped
 from metaheb.evolve.evaluator import RayEvaluator
 from metaheb.rollout import BatchResult
 from metaheb.seeding import population_seeds
@@ -61,5 +62,11 @@ class RolloutProblem(Problem):
         self.last_seeds = population_seeds(self.seeding, self.run_seed, self.generation, len(batch))
         result = self.evaluator.evaluate(batch.values, self.last_seeds)
         fitness, self.last_nonfinite = replace_nonfinite(result.fitness)
+        if self.last_nonfinite == len(fitness):
+            raise RunStopped(
+                f"every member of generation {self.generation + 1} has a non-finite fitness "
+                "(NaN or inf): the search has likely diverged; lower evolve.sigma, evolve.lr "
+                "or evolve.init_std, then train again"
+            )
         self.last_result = dataclasses.replace(result, fitness=fitness)
         batch.set_evals(torch.from_numpy(fitness))

@@ -21,9 +21,15 @@ TASKS: dict[str, type[Task]] = {
     "gym": GymLocomotionTask,
 }
 
-__all__ = ["TASKS", "Score", "Task", "make_task"]
+__all__ = ["TASKS", "Score", "Task", "fitness_unit", "make_task"]
 
 
 def make_task(config: TaskConfig) -> Task:
     """Build the task named by ``config.name`` (the config has already checked the name)."""
     return TASKS[task_family(config.name)](config)
+
+
+def fitness_unit(config: TaskConfig) -> str:
+    """The unit of a task's fitness ("m", "a.u.", "points", "return"), without building it."""
+    unit = getattr(TASKS[task_family(config.name)], "unit", None)  # gym:<id> sets its own
+    return unit or ("m" if config.fitness == "distance" else "return")
