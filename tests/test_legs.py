@@ -10,9 +10,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import metaheb_cli
+from conftest import metaheb_cli, train_small
 
 from metaheb.config import load_config
+from metaheb.runs import load_agent, save_agent
 from metaheb.tasks.legs import corner, leg_damage, leg_geoms, mirror
 from metaheb.tasks.morphologies import RETIRED, available_morphologies, morphology_path
 
@@ -95,3 +96,24 @@ def test_a_retired_body_name_is_one_line_naming_its_new_name(tmp_path):
     intact = morphology_path("intact")
     for old, new in RETIRED.items():
         assert leg_damage(morphology_path(new), intact).geom == old_geoms[old]
+
+
+def test_a_run_trained_under_an_old_body_name_is_one_line_everywhere(tmp_path, local_ray):
+    """An agent file of a run from before the renaming: evaluate, replay and report each say
+    which name the body has now, in one line, and write nothing."""
+    run = train_small(tmp_path, "task.max_steps=20", 'task.morphologies=["intact"]')
+    for name in ("best", "center"):
+        agent = load_agent(run / "agents" / f"{name}.safetensors")
+        meta = {k: v for k, v in agent.meta.items() if k not in ("format", "version")}
+        meta["task"] = {**meta["task"], "morphologies": ["intact", "damaged_right_back"]}
+        save_agent(run / "agents" / f"{name}.safetensors", agent.genome, meta)
+    for command in (
+        ["evaluate", str(run), "--episodes", "1"],
+        ["replay", str(run)],
+        ["report", str(run), "--out", str(tmp_path / "report"), "--agent", "center"],
+    ):
+        result = metaheb_cli(*command, timeout=120)
+        assert result.returncode == 2, (command, result.stderr)
+        (line,) = result.stderr.strip().splitlines()
+        assert "'damaged_right_back' is now named 'front_right_lower_x0.25'" in line, line
+    assert not (tmp_path / "report").exists()

@@ -30,7 +30,7 @@ from metaheb.rollout import rollout_batch
 from metaheb.runs import Agent, HeldOutCurve, heldout_curve, load_agent
 from metaheb.seeding import episode_seeds
 from metaheb.tasks import Score
-from metaheb.tasks.morphologies import available_morphologies
+from metaheb.tasks.morphologies import available_morphologies, morphology_path
 
 CURVE_EVERY = 10
 LEVELS = (0.0, 0.1, 0.25, 0.5)
@@ -127,6 +127,9 @@ def grid_morphologies(agents: list[ReportAgent], chosen: list[str] | None) -> li
         if name not in known:
             raise UserError(f"unknown morphology {name!r}; known: {', '.join(known)}")
     names = list(chosen) if chosen else known
+    for agent in agents:  # a body renamed since the run trained is named in one line
+        for body in agent.seen:
+            morphology_path(body, agent.task.get("morphology_dir", ""), task)
     for agent in agents[1:]:
         folder = agent.task.get("morphology_dir", "")
         missing = set(names) - set(available_morphologies(folder, task))
