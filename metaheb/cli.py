@@ -206,6 +206,32 @@ def report(
 
 
 @cli.command()
+@click.argument("report_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    default="docs/results.md",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The page to write.",
+)
+@click.option(
+    "--summary",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A pybullet report's short section goes to this page [default: results.md beside --out].",
+)
+def results(report_dir: Path, out: Path, summary: Path | None) -> None:
+    """Write the results page of a reproduction report (REPORT_DIR, made by metaheb report from
+    runs of envs/reproduce/*.toml): the claim beside the paper, read from the numbers.
+
+    Example: metaheb results runs/reproduce/report --out docs/results.md
+    """
+    from metaheb.report.results_page import write_results
+
+    for line in write_results(report_dir, out, summary):
+        click.echo(line)
+
+
+@cli.command()
 @click.argument("run_dir")
 def resume(run_dir: str) -> None:
     """Continue a stopped run from its last checkpoint (same numbers as an unbroken run).

@@ -107,6 +107,39 @@ def evaluate_batch(
     )
 
 
+def _act(
+    network: PolicyNetwork,
+    weights: list[torch.Tensor],
+    obs: np.ndarray,
+    diverged: np.ndarray,
+    active: np.ndarray,
+) -> tuple[list[torch.Tensor], np.ndarray]:
+    """One forward pass: (every layer's activations, the actions). An agent whose actions are
+    not finite is marked in ``diverged`` and acts zero: the physics would reset itself and hide
+    it, so its episode ends with a non-finite fitness instead."""
+    activations = network.forward(weights, torch.from_numpy(obs).float())
+    actions = network.actions(activations).numpy()
+    broken = ~np.isfinite(actions).all(axis=1)
+    if broken.any():
+        diverged[active[broken]] = True
+        actions = np.where(broken[:, None], 0.0, actions)
+    return activations, actions
+
+
+def _keep_state(
+    weights: list[torch.Tensor],
+    terms: list[Terms],
+    index: torch.Tensor,
+    modulator: Modulator | None,
+) -> tuple[list[torch.Tensor], list[Terms]]:
+    """The weights and rule terms of the agents at ``index`` (those whose episodes go on); the
+    modulator, if any, keeps only theirs too."""
+    if modulator is not None:
+        modulator.keep(index)
+    kept = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
+    return [w[index] for w in weights], kept
+
+
 @torch.no_grad()
 def rollout_batch(
     task: Task,
@@ -124,21 +157,17 @@ def rollout_batch(
     if given, is called after every env step with (step, agents still running, their envs, the
     score): replay renders frames there, the report reads the fitness so far.
     """
-    started = time.perf_counter()
-    config = task.config
-    envs = task.envs(len(seeds), morphology)
-    obs = task.reset(envs, list(seeds))
+    started, config = time.perf_counter(), task.config
+    live_envs = task.envs(len(seeds), morphology)  # of the agents still running, in active order
+    obs = task.reset(live_envs, list(seeds))
     weights, terms = network.start_episode(genomes, seeds)
     modulator = network.modulator(genomes)
-    score = task.score(envs)
+    score = task.score(live_envs)
     active = np.arange(len(seeds))
-    live_envs = list(envs)  # the envs of the agents still running, in ``active`` order
-    zero_action = np.zeros((len(seeds), task.act_dim))
+    actions = zero_action = np.zeros((len(seeds), task.act_dim))
     diverged = np.zeros(len(seeds), dtype=bool)
-
-    traces: list[WeightStats] = []
+    traces: list[WeightStats] = []  # stays empty unless trace_every
     layers = len(network.layer_shapes)
-    actions = zero_action
     for step in range(config.max_steps):
         if trace_every and step % trace_every == 0:
             traces.append(WeightStats.of(step, active, weights[:layers], modulator))
@@ -146,12 +175,7 @@ def rollout_batch(
             ablate_(weights, [seeds[k] for k in active], config, layers)
         deciding = decides(config, step)
         if deciding:
-            activations = network.forward(weights, torch.from_numpy(obs).float())
-            actions = network.actions(activations).numpy()
-            broken = ~np.isfinite(actions).all(axis=1)
-            if broken.any():  # the physics would reset itself and hide it: end those episodes
-                diverged[active[broken]] = True
-                actions = np.where(broken[:, None], 0.0, actions)
+            activations, actions = _act(network, weights, obs, diverged, active)
         elif step < config.burn_in:
             actions = zero_action[: len(active)]
         look = config.action_repeat == 1 or decides(config, step + 1)
@@ -164,23 +188,14 @@ def rollout_batch(
         if done.any():
             keep = np.flatnonzero(~done)
             index = torch.from_numpy(keep)
-            weights = [w[index] for w in weights]
-            terms = [Terms(*(t if t is None else t[index] for t in layer)) for layer in terms]
+            weights, terms = _keep_state(weights, terms, index, modulator)
             active, obs, actions = active[keep], obs[keep], actions[keep]
             live_envs = [live_envs[k] for k in keep]
-            if modulator is not None:
-                modulator.keep(index)
-            if deciding:
-                activations = [a[index] for a in activations]
+            activations = [a[index] for a in activations] if deciding else None
             if len(active) == 0:
                 break
         if deciding and network.plastic:
             modulation = None if modulator is None else modulator.factor(activations)
             network.plasticity_step(weights, activations, terms, modulation)
-    fitness = np.where(diverged, np.nan, score.fitness)
-    return BatchResult(
-        fitness,
-        score.steps.copy(),
-        time.perf_counter() - started,
-        traces=traces if trace_every else None,
-    )
+    fitness, seconds = np.where(diverged, np.nan, score.fitness), time.perf_counter() - started
+    return BatchResult(fitness, score.steps.copy(), seconds, traces=traces or None)

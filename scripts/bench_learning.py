@@ -35,7 +35,7 @@ figures with the curves; the learning-curve PNG goes to ``<out>/learning.png``.
 
 ``--results PAGE`` (CarRacing) writes the page's "## CarRacing" section (the table, the
 learning curve beside it in ``figures/carracing/``, the paper's numbers and the cost of its
-scale), keeping the rest of the page, which ``scripts/reproduce/results.py`` writes.
+scale), keeping the rest of the page, which ``metaheb results`` writes.
 """
 
 from __future__ import annotations

@@ -13,7 +13,10 @@ extras=${METAHEB_EXTRAS:-dev}
 if [ ! -x "$venv/bin/python" ]; then
   "${PYTHON:-python3}" -m venv "$venv"
 fi
-pip=("$venv/bin/python" -m pip install --quiet --disable-pip-version-check)
+# -qq: pip's errors only. A fresh install prints this script's few lines, not pip's progress or
+# the warnings of a machine's pip configuration (find-links folders that do not exist, say).
+pip=("$venv/bin/python" -m pip install -qq --disable-pip-version-check)
 "${pip[@]}" --upgrade pip
 "${pip[@]}" "torch==2.13.0" ${METAHEB_TORCH_INDEX:+--extra-index-url "$METAHEB_TORCH_INDEX"}
 "${pip[@]}" -e "$root[$extras]"
+echo "metaheb installed in $venv ($("$venv/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -189,12 +189,8 @@ def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
     assert reported.returncode == 0, reported.stderr[-2000:]
     markdown = (out / "report.md").read_text()
     assert "front_left_lower_x0.25" in markdown and "a.u." in markdown
-    results = ROOT / "scripts" / "reproduce" / "results.py"
     page_path = tmp_path / "results.md"
-    written = subprocess.run(
-        [sys.executable, str(results), str(out), "--out", str(page_path)],
-        capture_output=True, text=True, cwd=tmp_path,
-    )  # fmt: skip
+    written = metaheb_cli("results", str(out), "--out", str(page_path), cwd=tmp_path)
     assert written.returncode == 0, written.stderr[-2000:]
     page = page_path.read_text()
     assert "unseen front left (a.u.)" in page and "same, m (/57.9)" in page

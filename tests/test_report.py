@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import torch
-from conftest import train_small
+from conftest import metaheb_cli, train_small
 
 from metaheb.evaluate import agent_setup
 from metaheb.report import make_report
@@ -209,15 +209,13 @@ def test_the_report_keeps_how_each_run_learned_and_draws_it(runs, report):
 
 def test_the_results_page_is_generated_from_the_report_alone(report, tmp_path):
     out, _ = report
-    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "reproduce", "results.py")
     page_path = tmp_path / "docs" / "results.md"
     stale = tmp_path / "docs" / "figures" / "reproduce" / "heatmap-09-gone.png"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an earlier run's figure")
 
     def write() -> str:
-        command = [sys.executable, script, str(out), "--out", str(page_path)]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+        result = metaheb_cli("results", str(out), "--out", str(page_path), timeout=60)
         assert result.returncode == 0, result.stderr
         return page_path.read_text()
 
@@ -351,9 +349,8 @@ def test_a_pybullet_results_page_is_in_au_and_summarised_on_the_mujoco_page(tmp_
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "results.md").write_text("# Results\n\n## Reading\n\nthe MuJoCo page\n")
-    script = os.path.join(os.path.dirname(__file__), "..", "scripts", "reproduce", "results.py")
-    command = [sys.executable, script, str(out), "--out", str(docs / "results-bullet.md")]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    page_path = docs / "results-bullet.md"
+    result = metaheb_cli("results", str(out), "--out", str(page_path), cwd=tmp_path, timeout=120)
     assert result.returncode == 0, result.stderr
     page = (docs / "results-bullet.md").read_text()
     assert "SIM=bullet bash scripts/reproduce/ant_damage.sh" in page and "(a.u.)" in page

@@ -1,12 +1,8 @@
 """The results page's plain reading: a shape is claimed only when both arms walk."""
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts" / "reproduce"))
-from results import verdict
+from metaheb.report.results_page import verdict
 
 SEEN = ["intact", "front_right_lower_x0.25"]
 

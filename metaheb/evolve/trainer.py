@@ -127,30 +127,22 @@ def _evolve(
     echo: Echo,
     checkpoint: dict[str, Any] | None,
 ) -> None:
+    """The generation loop: ask, evaluate over Ray, tell; record, score the centre held out,
+    keep the best member and centre, checkpoint; stop at the generations or the env-step budget."""
     evaluator = RayEvaluator(config.task, network, num_workers)
     problem = RolloutProblem(
         network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
     )
     searcher = make_searcher(config.evolve, problem, config.run.seed, network.genome_layout)
-    start, best_fitness, best_heldout = 0, -np.inf, -np.inf
-    if checkpoint is not None:
-        restore(checkpoint, searcher, problem)
-        start, best_fitness = checkpoint["generations_done"], checkpoint["best_fitness"]
-        best_heldout = checkpoint.get("best_heldout", -np.inf)
-        run.truncate_metrics(start)  # a generation cut off after its metrics line runs again
-    agent_meta = {
-        "task": vars(config.task),
-        "network": network.to_dict(),
-        "run_seed": config.run.seed,
-    }
+    start, best_fitness, best_heldout = _restore(checkpoint, searcher, problem, run)
+    agent_meta = _agent_meta(config, network)
     log = GenerationLog(run, config.evolve.generations, echo, start=start)
     env_steps = _env_steps(run, start)
     heldout = HeldOutEvaluation(config, network, num_workers)
     heldout_start = None
     if start == 0 and heldout.every:
-        heldout_start = heldout.evaluate(search_center(searcher))
-        best_heldout = _keep_best_center(
-            run, search_center(searcher), heldout_start, best_heldout, agent_meta, generation=-1
+        heldout_start, best_heldout = _score_center(
+            heldout, searcher, run, best_heldout, agent_meta, generation=-1
         )
 
     generation, record = start - 1, {}
@@ -158,56 +150,21 @@ def _evolve(
         problem.generation = generation
         started = time.perf_counter()
         searcher.step()
-        seconds = time.perf_counter() - started
-        fitness, steps = problem.last_result.fitness, int(problem.last_result.steps.sum())
+        record = _record(config, generation, problem, searcher, time.perf_counter() - started)
+        steps = record["env_steps"]
         last = generation + 1 == config.evolve.generations or _budget_spent(
             config, env_steps + steps
         )
-        record = {
-            "generation": generation,
-            "best": float(fitness.max()),
-            "mean": float(fitness.mean()),
-            "std": float(fitness.std()),
-            "min": float(fitness.min()),
-            "nonfinite": problem.last_nonfinite,
-            "env_steps": steps,
-            "env_steps_per_s": steps / seconds,
-            "seconds": seconds,
-            "eval_seconds": problem.last_result.seconds,
-            "spread": search_spread(searcher),
-            "nodes": dict(Counter(node[:8] for node in problem.last_result.nodes)),
-            "morphologies": {
-                name: float(np.nanmean(problem.last_result.by_morphology[:, k]))
-                for k, name in enumerate(config.task.morphologies)
-            },
-        }
         if heldout_start is not None:
-            record["heldout_start"] = heldout_start
-            heldout_start = None
+            record["heldout_start"], heldout_start = heldout_start, None
         if heldout.due(generation, last):
-            record["heldout"] = heldout.evaluate(search_center(searcher))
-            best_heldout = _keep_best_center(
-                run,
-                search_center(searcher),
-                record["heldout"],
-                best_heldout,
-                agent_meta,
-                generation,
+            record["heldout"], best_heldout = _score_center(
+                heldout, searcher, run, best_heldout, agent_meta, generation
             )
         log.record(record)
-        if fitness.max() > best_fitness:
-            best = int(fitness.argmax())
-            best_fitness = float(fitness[best])
-            save_agent(
-                run.agent_path("best"),
-                searcher.population.values[best].numpy(),
-                {
-                    **agent_meta,
-                    "fitness": best_fitness,
-                    "generation": generation,
-                    "episode_seed": problem.last_seeds[best],
-                },
-            )
+        best_fitness = _keep_best_member(
+            run, problem, searcher, best_fitness, agent_meta, generation
+        )
         save_checkpoint(
             run.checkpoint_path, generation + 1, best_fitness, searcher, problem, best_heldout
         )
@@ -221,6 +178,91 @@ def _evolve(
         center_meta["heldout"] = record["heldout"]["mean"]
     save_agent(run.agent_path("center"), search_center(searcher).numpy(), center_meta)
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
+
+
+def _score_center(
+    heldout: HeldOutEvaluation,
+    searcher: Any,
+    run: RunDirectory,
+    best_heldout: float,
+    agent_meta: dict[str, Any],
+    generation: int,
+) -> tuple[dict[str, Any], float]:
+    """The search centre on the held-out episodes, kept as ``best_center`` if it is the best so
+    far; (its scores, the best held-out mean so far)."""
+    scores = heldout.evaluate(search_center(searcher))
+    best = _keep_best_center(
+        run, search_center(searcher), scores, best_heldout, agent_meta, generation
+    )
+    return scores, best
+
+
+def _agent_meta(config: Config, network: PolicyNetwork) -> dict[str, Any]:
+    """What every agent file of the run says of itself: its task, network and run seed."""
+    return {"task": vars(config.task), "network": network.to_dict(), "run_seed": config.run.seed}
+
+
+def _restore(
+    checkpoint: dict[str, Any] | None, searcher: Any, problem: RolloutProblem, run: RunDirectory
+) -> tuple[int, float, float]:
+    """(first generation to run, best member's fitness, best held-out mean) of a new run, or of
+    a resumed one with its searcher and generators restored from ``checkpoint``."""
+    if checkpoint is None:
+        return 0, -np.inf, -np.inf
+    restore(checkpoint, searcher, problem)
+    start = checkpoint["generations_done"]
+    run.truncate_metrics(start)  # a generation cut off after its metrics line runs again
+    return start, checkpoint["best_fitness"], checkpoint.get("best_heldout", -np.inf)
+
+
+def _record(
+    config: Config, generation: int, problem: RolloutProblem, searcher: Any, seconds: float
+) -> dict[str, Any]:
+    """A generation's line of metrics.jsonl, from its evaluated population."""
+    result = problem.last_result
+    steps = int(result.steps.sum())
+    return {
+        "generation": generation,
+        "best": float(result.fitness.max()),
+        "mean": float(result.fitness.mean()),
+        "std": float(result.fitness.std()),
+        "min": float(result.fitness.min()),
+        "nonfinite": problem.last_nonfinite,
+        "env_steps": steps,
+        "env_steps_per_s": steps / seconds,
+        "seconds": seconds,
+        "eval_seconds": result.seconds,
+        "spread": search_spread(searcher),
+        "nodes": dict(Counter(node[:8] for node in result.nodes)),
+        "morphologies": {
+            name: float(np.nanmean(result.by_morphology[:, k]))
+            for k, name in enumerate(config.task.morphologies)
+        },
+    }
+
+
+def _keep_best_member(
+    run: RunDirectory,
+    problem: RolloutProblem,
+    searcher: Any,
+    best_fitness: float,
+    agent_meta: dict[str, Any],
+    generation: int,
+) -> float:
+    """Save the generation's best member as ``best`` (with its episode seed) if it beats
+    ``best_fitness``; return the best fitness so far."""
+    fitness = problem.last_result.fitness
+    if not fitness.max() > best_fitness:
+        return best_fitness
+    best = int(fitness.argmax())
+    meta = {
+        **agent_meta,
+        "fitness": float(fitness[best]),
+        "generation": generation,
+        "episode_seed": problem.last_seeds[best],
+    }
+    save_agent(run.agent_path("best"), searcher.population.values[best].numpy(), meta)
+    return float(fitness[best])
 
 
 def _keep_best_center(

@@ -104,7 +104,24 @@ def recovery_row(recovery: Recovery) -> list[str]:
     ]
 
 
+def _recovery_blocks(claim: Claim) -> list[Block]:
+    """The recovery windows: distance per window, ablated over unablated, and their reading."""
+    return [
+        ("h2", f"Recovery after ablation: distance per {WINDOW}-step window"),
+        (
+            "p",
+            "Each cell: distance walked in the window with the weights ablated / without. "
+            "The window before the ablation must match (nothing changed yet); a drop in the "
+            "window after that closes by the last window is re-learning, no drop at all is "
+            "insensitivity, a drop that stays is lasting damage (reads as: a drop is a loss "
+            f"of at least {LOSS:.0%}; re-learning wins back at least half of it).",
+        ),
+        ("table", Table(RECOVERY_HEADER, [recovery_row(r) for r in claim.recoveries])),
+    ]
+
+
 def claim_blocks(claim: Claim) -> list[Block]:
+    """The claim's section: unseen/seen ratios, their differences, and the recovery windows."""
     blocks: list[Block] = [
         ("h2", "The damage claim: distance on unseen bodies relative to the seen ones"),
         (
@@ -150,22 +167,5 @@ def claim_blocks(claim: Claim) -> list[Block]:
             )
         )
     if claim.recoveries:
-        blocks += [
-            ("h2", f"Recovery after ablation: distance per {WINDOW}-step window"),
-            (
-                "p",
-                "Each cell: distance walked in the window with the weights ablated / without. "
-                "The window before the ablation must match (nothing changed yet); a drop in the "
-                "window after that closes by the last window is re-learning, no drop at all is "
-                "insensitivity, a drop that stays is lasting damage (reads as: a drop is a loss "
-                f"of at least {LOSS:.0%}; re-learning wins back at least half of it).",
-            ),
-            (
-                "table",
-                Table(
-                    RECOVERY_HEADER,
-                    [recovery_row(r) for r in claim.recoveries],
-                ),
-            ),
-        ]
+        blocks += _recovery_blocks(claim)
     return blocks

@@ -49,6 +49,7 @@ def report_json(
     comparisons: list[Comparison],
     claim: Claim,
 ) -> dict[str, Any]:
+    """report.json: the grid, every agent's episodes, the arms, the comparisons and the claim."""
     return {
         "format": REPORT_FORMAT,
         "version": REPORT_VERSION,
@@ -57,55 +58,8 @@ def report_json(
         "morphologies": grid.morphologies,
         "levels": grid.levels,
         "seeds": grid.seeds,
-        "agents": [
-            {
-                "name": r.agent.name,
-                "run": r.agent.run,
-                "arm": r.agent.arm,
-                "seen": r.agent.seen,
-                "training_fitness": r.agent.agent.meta.get("fitness"),
-                "generation": r.agent.agent.meta.get("generation"),
-                "max_steps": r.agent.task["max_steps"],
-                "ablation_step": r.ablation_step,
-                "training": {
-                    "env_steps": r.agent.training.env_steps,
-                    "seconds": _number(r.agent.training.seconds),
-                    "generations": r.agent.training.generations,
-                    "heldout": [
-                        [steps, _number(mean), _number(std)]
-                        for steps, mean, std in r.agent.training.points
-                    ],
-                },
-                "cells": [
-                    {
-                        "morphology": c.morphology,
-                        "level": c.level,
-                        "fitness": [_number(f) for f in c.fitness],
-                        "steps": c.steps,
-                        "curve": [_number(v) for v in c.curve],
-                    }
-                    for c in r.cells
-                ],
-            }
-            for r in results
-        ],
-        "arms": [
-            {
-                "arm": arm.label,
-                "runs": arm.runs,
-                "cells": [
-                    {
-                        "morphology": c.morphology,
-                        "level": c.level,
-                        "mean": _number(c.mean),
-                        "std": _number(c.std),
-                        "run_means": [_number(m) for m in c.run_means],
-                    }
-                    for c in arm.cells
-                ],
-            }
-            for arm in arms
-        ],
+        "agents": [_agent_json(r) for r in results],
+        "arms": [_arm_json(arm) for arm in arms],
         "comparisons": [
             {
                 "arm": c.arm,
@@ -121,6 +75,56 @@ def report_json(
     }
 
 
+def _agent_json(r: AgentResult) -> dict[str, Any]:
+    """One agent: where it comes from, how it trained, and every episode of every cell."""
+    return {
+        "name": r.agent.name,
+        "run": r.agent.run,
+        "arm": r.agent.arm,
+        "seen": r.agent.seen,
+        "training_fitness": r.agent.agent.meta.get("fitness"),
+        "generation": r.agent.agent.meta.get("generation"),
+        "max_steps": r.agent.task["max_steps"],
+        "ablation_step": r.ablation_step,
+        "training": {
+            "env_steps": r.agent.training.env_steps,
+            "seconds": _number(r.agent.training.seconds),
+            "generations": r.agent.training.generations,
+            "heldout": [
+                [steps, _number(mean), _number(std)] for steps, mean, std in r.agent.training.points
+            ],
+        },
+        "cells": [
+            {
+                "morphology": c.morphology,
+                "level": c.level,
+                "fitness": [_number(f) for f in c.fitness],
+                "steps": c.steps,
+                "curve": [_number(v) for v in c.curve],
+            }
+            for c in r.cells
+        ],
+    }
+
+
+def _arm_json(arm: Arm) -> dict[str, Any]:
+    """One arm: its runs and, per cell, the mean and std over them."""
+    return {
+        "arm": arm.label,
+        "runs": arm.runs,
+        "cells": [
+            {
+                "morphology": c.morphology,
+                "level": c.level,
+                "mean": _number(c.mean),
+                "std": _number(c.std),
+                "run_means": [_number(m) for m in c.run_means],
+            }
+            for c in arm.cells
+        ],
+    }
+
+
 def _seen_mark(morphology: str, seen: list[str]) -> str:
     return f"{morphology} ({'seen' if morphology in seen else 'unseen'})"
 
@@ -133,9 +137,34 @@ def report_blocks(
     claim: Claim,
 ) -> list[Block]:
     """The report, top to bottom: settings, arms, comparisons, each agent, recovery curves."""
-    levels = [f"{level:.0%} ablated" for level in grid.levels]
+    return [
+        *_settings_blocks(grid, results),
+        *_learning_blocks(results),
+        *_arm_blocks(grid, arms, results[0].agent.seen),
+        *_comparison_blocks(grid, comparisons, results[0].agent.seen),
+        *claim_blocks(claim),
+        *_agent_blocks(grid, results),
+        *_recovery_blocks(grid, results, arms),
+    ]
+
+
+def _settings_blocks(grid: Grid, results: list[AgentResult]) -> list[Block]:
+    """What was run: the grid's episodes, bodies and ablation levels, and each agent."""
     steps = sorted({r.ablation_step for r in results})
-    blocks: list[Block] = [
+    header = ["run", "arm", "trained on", "training fitness", "generation (1-based)"]
+    rows = [
+        [
+            r.agent.name,
+            r.agent.arm,
+            ", ".join(r.agent.seen),
+            fmt(r.agent.agent.meta.get("fitness")),
+            _generation(r.agent.agent.meta.get("generation")),
+            f"{r.agent.training.env_steps:,}",
+            fmt(r.agent.training.points[-1][1] if r.agent.training.points else None),
+        ]
+        for r in results
+    ]
+    return [
         ("h1", "Robustness report"),
         (
             "p",
@@ -146,33 +175,17 @@ def report_blocks(
             "Seen: a morphology the agent trained on.",
         ),
         ("h2", "Agents"),
-        (
-            "table",
-            Table(
-                [
-                    "run",
-                    "arm",
-                    "trained on",
-                    "training fitness",
-                    "generation (1-based)",
-                    "env steps",
-                    "held-out centre, last",
-                ],
-                [
-                    [
-                        r.agent.name,
-                        r.agent.arm,
-                        ", ".join(r.agent.seen),
-                        fmt(r.agent.agent.meta.get("fitness")),
-                        _generation(r.agent.agent.meta.get("generation")),
-                        f"{r.agent.training.env_steps:,}",
-                        fmt(r.agent.training.points[-1][1] if r.agent.training.points else None),
-                    ]
-                    for r in results
-                ],
-            ),
-        ),
-        *_learning_blocks(results),
+        ("table", Table([*header, "env steps", "held-out centre, last"], rows)),
+    ]
+
+
+def _level_names(grid: Grid) -> list[str]:
+    return [f"{level:.0%} ablated" for level in grid.levels]
+
+
+def _arm_blocks(grid: Grid, arms: list[Arm], seen: list[str]) -> list[Block]:
+    """Each arm's mean +- std over its runs, per body and ablation level."""
+    blocks: list[Block] = [
         ("h2", "Arms: mean +- std over runs"),
         (
             "p",
@@ -180,76 +193,65 @@ def report_blocks(
             "across the runs' mean fitness; with one run, across its episodes.",
         ),
     ]
-    seen = results[0].agent.seen
     for arm in arms:
+        rows = [
+            [_seen_mark(m, seen)]
+            + [f"{fmt(c.mean)} +- {fmt(c.std)}" for c in (arm.cell(m, x) for x in grid.levels)]
+            for m in grid.morphologies
+        ]
         blocks += [
             ("h3", f"{arm.label} ({len(arm.runs)} run{'s' * (len(arm.runs) > 1)})"),
-            (
-                "table",
-                Table(
-                    ["morphology", *levels],
-                    [
-                        [_seen_mark(m, seen)]
-                        + [
-                            f"{fmt(c.mean)} +- {fmt(c.std)}"
-                            for c in (arm.cell(m, x) for x in grid.levels)
-                        ]
-                        for m in grid.morphologies
-                    ],
-                ),
-            ),
+            ("table", Table(["morphology", *_level_names(grid)], rows)),
         ]
+    return blocks
+
+
+def _comparison_blocks(grid: Grid, comparisons: list[Comparison], seen: list[str]) -> list[Block]:
+    """Each compared pair of arms: the difference per cell and its rank test."""
     pairs = list(dict.fromkeys((c.arm, c.baseline) for c in comparisons))
-    if pairs:
-        blocks += [
-            ("h2", "Comparisons"),
-            (
-                "p",
-                "Difference of the arms' mean fitness per cell, and the two-sided Mann-Whitney U "
-                "test's p-value on their pooled episodes.",
-            ),
-        ]
+    if not pairs:
+        return []
+    blocks: list[Block] = [
+        ("h2", "Comparisons"),
+        (
+            "p",
+            "Difference of the arms' mean fitness per cell, and the two-sided Mann-Whitney U "
+            "test's p-value on their pooled episodes.",
+        ),
+    ]
     for arm, baseline in pairs:
         cells = {
             (c.morphology, c.level): c
             for c in comparisons
             if (c.arm, c.baseline) == (arm, baseline)
         }
+        rows = [
+            [_seen_mark(m, seen)]
+            + [
+                f"{fmt(cells[m, x].difference, sign=True)} (p={fmt(cells[m, x].p_value, 3)})"
+                for x in grid.levels
+            ]
+            for m in grid.morphologies
+        ]
         blocks += [
             ("h3", f"{arm} against {baseline}"),
-            (
-                "table",
-                Table(
-                    ["morphology", *levels],
-                    [
-                        [_seen_mark(m, seen)]
-                        + [
-                            f"{fmt(cells[m, x].difference, sign=True)} "
-                            f"(p={fmt(cells[m, x].p_value, 3)})"
-                            for x in grid.levels
-                        ]
-                        for m in grid.morphologies
-                    ],
-                ),
-            ),
+            ("table", Table(["morphology", *_level_names(grid)], rows)),
         ]
-    blocks += claim_blocks(claim)
-    blocks.append(("h2", "Agents: mean +- std over episodes"))
+    return blocks
+
+
+def _agent_blocks(grid: Grid, results: list[AgentResult]) -> list[Block]:
+    """Each agent's mean +- std over its episodes, and its heatmap."""
+    blocks: list[Block] = [("h2", "Agents: mean +- std over episodes")]
     scale = _fitness_range(results)  # one colour scale: heatmaps compare at a glance
     for index, r in enumerate(results, 1):
+        rows = [
+            [_seen_mark(m, r.agent.seen)] + [_mean_std(r.cell(m, x).fitness) for x in grid.levels]
+            for m in grid.morphologies
+        ]
         blocks += [
             ("h3", f"{r.agent.name} ({r.agent.arm})"),
-            (
-                "table",
-                Table(
-                    ["morphology", *levels],
-                    [
-                        [_seen_mark(m, r.agent.seen)]
-                        + [_mean_std(r.cell(m, x).fitness) for x in grid.levels]
-                        for m in grid.morphologies
-                    ],
-                ),
-            ),
+            ("table", Table(["morphology", *_level_names(grid)], rows)),
             (
                 "figure",
                 Figure(
@@ -259,7 +261,12 @@ def report_blocks(
                 ),
             ),
         ]
-    blocks.append(("h2", "Recovery curves"))
+    return blocks
+
+
+def _recovery_blocks(grid: Grid, results: list[AgentResult], arms: list[Arm]) -> list[Block]:
+    """Per arm, the distance walked over the episode at each ablation level."""
+    blocks: list[Block] = [("h2", "Recovery curves")]
     distance = _curve_range(results)  # one y-range: the same body reads alike in every arm
     for index, arm in enumerate(arms, 1):
         members = [r for r in results if r.agent.arm == arm.label]

@@ -1,27 +1,29 @@
-"""Write docs/results.md from a reproduction's report: the damage claim, measured, beside the paper.
+"""docs/results.md from a reproduction's report: the damage claim, measured, beside the paper.
 
-Usage: python scripts/reproduce/results.py runs/reproduce/report [--out docs/results.md]
-
-Reads ``report.json`` (every episode, the claim's ratios, differences and recovery windows, each
-run's held-out learning curve) and the runs' ``config.toml``, and writes one Markdown page: a
-reading generated from the numbers (whichever way they come out), the table beside the paper's
-values in a.u. and in metres, the differences of ratios with their intervals and permutation
-p-values, the recovery windows, every run's learning curve, the budget and the software. The
-report's figures are copied beside it (``docs/figures/reproduce/``, ``reproduce-bullet/`` for a
-pybullet report), stale ones removed.
-Nothing on the page is typed by hand, so ``scripts/reproduce/ant_damage.sh`` regenerates it from
-nothing.
+``metaheb results runs/reproduce/report --out docs/results.md`` reads ``report.json`` (every
+episode, the claim's ratios, differences and recovery windows, each run's held-out learning curve)
+and the runs' ``config.toml``, and writes one Markdown page: the protocol, a reading generated
+from the numbers (whichever way they come out), the table beside the paper's values in a.u. and
+in metres, the differences of ratios with their intervals and permutation p-values, the recovery
+windows, every run's learning curve, the budget and the software. The report's figures are copied
+beside it (``docs/figures/reproduce/``, ``reproduce-bullet/`` for a pybullet report), stale ones
+removed. Nothing on the page is typed by hand, so ``scripts/reproduce/ant_damage.sh`` regenerates
+it from nothing.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 from pathlib import Path
 from typing import Any
 
-from results_tables import (  # scripts/reproduce/ is on sys.path when run
+from metaheb.config import read_toml
+from metaheb.errors import UserError
+from metaheb.report.claim import recovery_kind
+from metaheb.report.render import to_markdown
+from metaheb.report.results_summary import summarise
+from metaheb.report.results_tables import (
     UNSEEN,
     Units,
     bodies_table,
@@ -36,12 +38,6 @@ from results_tables import (  # scripts/reproduce/ is on sys.path when run
     runs_table,
     walks,
 )
-from summarize import summarise
-
-from metaheb.config import read_toml
-from metaheb.errors import UserError
-from metaheb.report.claim import recovery_kind
-from metaheb.report.render import to_markdown
 from metaheb.report.sections import section_of, splice_section
 from metaheb.runs import atomic_write_bytes
 
@@ -52,9 +48,10 @@ def run_configs(report: dict) -> list[dict]:
     ]
 
 
-def protocol_lines(configs: list[dict], link: str) -> list[Any]:
+def protocol_lines(configs: list[dict], link: str, folder: Path) -> list[Any]:
     """Which bodies the runs trained on and how their fitness combined them, read from the runs'
-    configs, with the leg correction and the picture of the legs."""
+    configs, with the leg correction and the picture of the legs where it is beside the page
+    (``scripts/draw_ant_legs.py`` draws it)."""
     seen = sorted({body for config in configs for body in config["task"]["morphologies"]})
     combine = sorted({config["task"].get("morphology_fitness", "mean") for config in configs})
     legs_figure = os.path.normpath(os.path.join(link, "..", "ant-legs.png"))
@@ -74,7 +71,11 @@ def protocol_lines(configs: list[dict], link: str) -> list[Any]:
             f"{UNSEEN}, its mirror image across the walking axis (`left_ankle_geom`), is held out, "
             "as in the paper, and the two back legs are further unseen bodies.",
         ),
-        ("p", f"![The Ant from above, each leg named]({legs_figure})"),
+        *(
+            [("p", f"![The Ant from above, each leg named]({legs_figure})")]
+            if (folder / legs_figure).is_file()
+            else []
+        ),
         (
             "p",
             "Leg correction: until 2026-12-07 every reproduction trained on a back leg (the body "
@@ -115,7 +116,6 @@ def verdict(report: dict, rows: list[dict]) -> list[str]:
             "the Hebbian and the static arm, each moving forward on its seen bodies."
         )
         return lines
-    low, high = difference["interval"]
     p = difference["p_value"]
     numbers = (
         f"Hebbian unseen/seen {ci(hebbian['ratio'], hebbian['interval'])}, static "
@@ -124,21 +124,7 @@ def verdict(report: dict, rows: list[dict]) -> list[str]:
         f"{p:.4f}"
     )
     walking = all(walks(by_arm[arm], seen, units) for arm in ("hebbian ABCD_lr", "static"))
-    if not walking:
-        # With seen distances near zero a ratio is mostly noise: no shape is claimed either way.
-        head = f"**This budget does not make the paper's test**: not both arms walk {walk} on "
-        head += "every seen body, so their ratios say as much about how little they walk as about "
-        head += "the damage"
-    elif low > 0:
-        head = "**The paper's shape reproduces at this budget**: the Hebbian arm keeps a larger "
-        head += "share of its seen-body distance on the unseen leg than the static arm"
-    elif high < 0:
-        head = "**The paper's shape is reversed at this budget**: the static arm keeps a larger "
-        head += "share of its seen-body distance on the unseen leg than the Hebbian arm"
-    else:
-        side = "Hebbian" if difference["difference"] > 0 else "static"
-        head = "**This budget does not settle the paper's shape**: the difference of ratios "
-        head += f"leans {side} but its 95% interval includes zero"
+    head = shape_reading(walking, difference, walk)
     lines.append(f"{head} ({numbers}).")
     if not walking:
         lines.append(
@@ -150,6 +136,26 @@ def verdict(report: dict, rows: list[dict]) -> list[str]:
         "bodies (a ratio near 0.5), and the static one barely at all (68 +- 56 a.u., ~1.2 m)."
     )
     return lines
+
+
+def shape_reading(walking: bool, difference: dict, walk: str) -> str:
+    """The bold head of the reading: a shape is claimed only when both arms walk, and then only
+    the side the difference's 95% interval lies on."""
+    low, high = difference["interval"]
+    if not walking:
+        # With seen distances near zero a ratio is mostly noise: no shape is claimed either way.
+        head = f"**This budget does not make the paper's test**: not both arms walk {walk} on "
+        head += "every seen body, so their ratios say as much about how little they walk as about "
+        return head + "the damage"
+    if low > 0:
+        head = "**The paper's shape reproduces at this budget**: the Hebbian arm keeps a larger "
+        return head + "share of its seen-body distance on the unseen leg than the static arm"
+    if high < 0:
+        head = "**The paper's shape is reversed at this budget**: the static arm keeps a larger "
+        return head + "share of its seen-body distance on the unseen leg than the Hebbian arm"
+    side = "Hebbian" if difference["difference"] > 0 else "static"
+    head = "**This budget does not settle the paper's shape**: the difference of ratios "
+    return head + f"leans {side} but its 95% interval includes zero"
 
 
 def recovery_lines(report: dict) -> list[str]:
@@ -219,64 +225,17 @@ def page(
     folder: Path = Path("docs"),
     report_dir: str = "runs/reproduce/report",
 ) -> str:
+    """The whole page, in the report's unit: its sections in reading order."""
     rows = summarise(report, UNSEEN)
-    steps = report["agents"][0]["max_steps"]
-    units = Units.of(report)
-    if units.name == "m":
-        unit_text = f"Distances are metres walked along x in {steps} steps of 0.05 s "
-        unit_text += f"({steps * 0.05:g} simulated seconds; the paper's episodes last 16.5 s)"
-        other = "The a.u. column converts at the paper's rate only to show scale: the two "
-        other += "simulators' gaits and time steps differ."
-    else:
-        unit_text = "Distances are pybullet's progress term summed (a.u., the paper's unit) "
-        unit_text += f"over {steps} steps of 0.0165 s ({steps * 0.0165:g} simulated seconds)"
-        other = "In the paper's own simulator and unit, the a.u. compare with the paper's directly."
     figure = lambda name, caption: ("p", f"![{caption}]({link}/{name})")  # noqa: E731
     blocks: list[Any] = [
-        ("h1", "Results: plastic against static Ants on an unseen damaged leg"),
-        (
-            "p",
-            "The claim (Najarro & Risi, NeurIPS 2020): a quadruped whose Hebbian rules are evolved "
-            "on the intact body and one damaged leg keeps walking on an unseen damaged leg "
-            "(452 +- 95 a.u.), where a static-weight network evolved the same way does not "
-            "(68 +- 56 a.u.); and the Hebbian network recovers after part of its weights is zeroed "
-            "mid-episode. The paper's a.u. are pybullet's progress term summed over up to 1000 "
-            "steps of 0.0165 s, about 57.9 a.u. per metre (21/22 of a metre per 0.0165 s: the "
-            "floor is one of the 22 parts whose mean position the progress reads). Only ratios "
-            "compare across simulators.",
-        ),
-        (
-            "p",
-            f"This page is generated: `{units.command(configs)}` trains every arm of "
-            f"`envs/reproduce/*.toml` in {units.simulator} (resuming any run cut short), reports "
-            f"them (`{report_dir}/report.{{md,html,json}}`: every episode, per-run tables, "
-            "rank tests) and writes it with `scripts/reproduce/results.py`. How the presets learn "
-            "to walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
-        ),
-        *other_page(units, folder),
+        *introduction(report, configs, folder, report_dir),
         ("h2", "The protocol"),
-        *protocol_lines(configs, link),
+        *protocol_lines(configs, link, folder),
         ("h2", "Reading"),
         *(("p", line) for line in verdict(report, rows)),
         *(("p", line) for line in recovery_lines(report)),
-        ("h2", "The claim beside the paper"),
-        ("table", claim_table(report, rows)),
-        (
-            "p",
-            f"{unit_text}, mean +- std over runs. Ratio: the unseen front left leg over the mean "
-            "of the seen bodies, with a 95% percentile bootstrap over (run, episode) units. "
-            f"{other}",
-        ),
-        ("table", differences_table(report, rows)),
-        (
-            "p",
-            f"(no walker): the arm does not walk {units.walks:.0f} {units.name} on every body "
-            "it trained on, so its ratio says as much about how little it walks as about the "
-            "damage (with seen distances near zero it is noise); the "
-            "differences that involve such an arm are marked in the last column.",
-        ),
-        ("h2", "Every body and ablation level"),
-        ("table", bodies_table(report, rows)),
+        *claim_blocks(report, rows),
         ("h2", "Learning curves"),
         ("table", runs_table(report)),
     ]
@@ -301,49 +260,99 @@ def page(
     return to_markdown(blocks)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("report", type=Path, help="the report folder (with report.json)")
-    parser.add_argument("--out", type=Path, default=Path("docs/results.md"))
-    parser.add_argument(
-        "--summary",
-        type=Path,
-        default=None,
-        help="a pybullet report's short section goes to this page (default: results.md beside "
-        "--out)",
-    )
-    args = parser.parse_args()
-    source = args.report / "report.json"
+def introduction(report: dict, configs: list[dict], folder: Path, report_dir: str) -> list[Any]:
+    """The title, the paper's claim, and how the page was made."""
+    units = Units.of(report)
+    return [
+        ("h1", "Results: plastic against static Ants on an unseen damaged leg"),
+        (
+            "p",
+            "The claim (Najarro & Risi, NeurIPS 2020): a quadruped whose Hebbian rules are evolved "
+            "on the intact body and one damaged leg keeps walking on an unseen damaged leg "
+            "(452 +- 95 a.u.), where a static-weight network evolved the same way does not "
+            "(68 +- 56 a.u.); and the Hebbian network recovers after part of its weights is zeroed "
+            "mid-episode. The paper's a.u. are pybullet's progress term summed over up to 1000 "
+            "steps of 0.0165 s, about 57.9 a.u. per metre (21/22 of a metre per 0.0165 s: the "
+            "floor is one of the 22 parts whose mean position the progress reads). Only ratios "
+            "compare across simulators.",
+        ),
+        (
+            "p",
+            f"This page is generated: `{units.command(configs)}` trains every arm of "
+            f"`envs/reproduce/*.toml` in {units.simulator} (resuming any run cut short), reports "
+            f"them (`{report_dir}/report.{{md,html,json}}`: every episode, per-run tables, "
+            "rank tests) and writes it with `metaheb results`. How the presets learn "
+            "to walk, and the earlier results at smaller budgets, are in `docs/walkers.md`.",
+        ),
+        *other_page(units, folder),
+    ]
+
+
+def claim_blocks(report: dict, rows: list[dict]) -> list[Any]:
+    """The claim beside the paper, the differences of ratios, and every body's distances."""
+    units = Units.of(report)
+    steps = report["agents"][0]["max_steps"]
+    if units.name == "m":
+        unit_text = f"Distances are metres walked along x in {steps} steps of 0.05 s "
+        unit_text += f"({steps * 0.05:g} simulated seconds; the paper's episodes last 16.5 s)"
+        other = "The a.u. column converts at the paper's rate only to show scale: the two "
+        other += "simulators' gaits and time steps differ."
+    else:
+        unit_text = "Distances are pybullet's progress term summed (a.u., the paper's unit) "
+        unit_text += f"over {steps} steps of 0.0165 s ({steps * 0.0165:g} simulated seconds)"
+        other = "In the paper's own simulator and unit, the a.u. compare with the paper's directly."
+    return [
+        ("h2", "The claim beside the paper"),
+        ("table", claim_table(report, rows)),
+        (
+            "p",
+            f"{unit_text}, mean +- std over runs. Ratio: the unseen front left leg over the mean "
+            "of the seen bodies, with a 95% percentile bootstrap over (run, episode) units. "
+            f"{other}",
+        ),
+        ("table", differences_table(report, rows)),
+        (
+            "p",
+            f"(no walker): the arm does not walk {units.walks:.0f} {units.name} on every body "
+            "it trained on, so its ratio says as much about how little it walks as about the "
+            "damage (with seen distances near zero it is noise); the "
+            "differences that involve such an arm are marked in the last column.",
+        ),
+        ("h2", "Every body and ablation level"),
+        ("table", bodies_table(report, rows)),
+    ]
+
+
+def write_results(report_dir: Path, out: Path, summary: Path | None = None) -> list[str]:
+    """Write the page for the report in ``report_dir`` to ``out`` (a pybullet report also writes
+    its short section into ``summary``, default results.md beside ``out``); the lines to print."""
+    source = report_dir / "report.json"
     if not source.is_file():
-        parser.error(f"{source} does not exist: run metaheb report first")
+        raise UserError(f"{source} does not exist: run metaheb report first")
     report = json.loads(source.read_text())
     if UNSEEN not in report["morphologies"]:
-        parser.error(f"the report has no {UNSEEN} body: report runs of envs/reproduce/*.toml")
+        raise UserError(f"the report has no {UNSEEN} body: report runs of envs/reproduce/*.toml")
     try:
         configs = run_configs(report)  # the runs as the report named them: run from its folder
     except UserError as err:
-        parser.error(f"{err} (run this from the folder the report was made in)")
-    figures_dir = args.out.parent / "figures" / Units.of(report).figures
-    figures = copy_figures(args.report, figures_dir)
-    link = os.path.relpath(figures_dir, args.out.parent)
-    text = page(report, configs, figures, link, args.out.parent, str(args.report).rstrip("/"))
+        raise UserError(f"{err} (run this from the folder the report was made in)") from None
     units = Units.of(report)
+    figures_dir = out.parent / "figures" / units.figures
+    figures = copy_figures(report_dir, figures_dir)
+    link = os.path.relpath(figures_dir, out.parent)
+    text = page(report, configs, figures, link, out.parent, str(report_dir).rstrip("/"))
     if units.name == "m":
-        earlier = args.out.read_text() if args.out.is_file() else ""
+        earlier = out.read_text() if out.is_file() else ""
         for heading in KEPT_SECTIONS:  # written by others: kept as they are
             kept = section_of(earlier, heading)
             if kept:
                 text = splice_section(text, heading, kept)
-    atomic_write_bytes(args.out, text.encode())
-    print(f"wrote {args.out} and {len(figures)} figures in {figures_dir}")
+    atomic_write_bytes(out, text.encode())
+    lines = [f"wrote {out} and {len(figures)} figures in {figures_dir}"]
     if units.name != "m":
-        summary = args.summary or args.out.parent / "results.md"
+        summary = summary or out.parent / "results.md"
         earlier = summary.read_text() if summary.is_file() else ""
-        link = os.path.relpath(args.out, summary.parent)
-        section = bullet_section(report, configs, link)
+        section = bullet_section(report, configs, os.path.relpath(out, summary.parent))
         atomic_write_bytes(summary, splice_section(earlier, BULLET_SECTION, section).encode())
-        print(f"wrote the section '{BULLET_SECTION}' of {summary}")
-
-
-if __name__ == "__main__":
-    main()
+        lines.append(f"wrote the section '{BULLET_SECTION}' of {summary}")
+    return lines

@@ -1,12 +1,11 @@
-"""Summarise a reproduction report: per arm, mean +- std over runs, per body, seen and unseen.
+"""A reproduction report summarised: per arm, mean +- std over runs, per body, seen and unseen.
 
-Usage: python scripts/reproduce/summarize.py runs/reproduce/report/report.json [--json PATH]
-
-Prints one Markdown table (what docs/results.md quotes): each arm's fitness on every body at 0%
-ablation, the unseen/seen ratio (the held-out front left leg over the mean of the seen bodies)
-with the report's 95% bootstrap interval, and the intact body after each ablation level, next to
-the paper's figures for the unseen leg; then each plastic arm's difference of ratios against its
-baseline, with its interval and permutation p-value (``metaheb/report/claim.py``).
+``markdown`` gives one Markdown table (what docs/results.md quotes): each arm's fitness on
+every body at 0% ablation, the unseen/seen ratio (the held-out front left leg over the mean of the
+seen bodies) with the report's 95% bootstrap interval, and the intact body after each ablation
+level, next to the paper's figures for the unseen leg; ``differences`` each plastic arm's
+difference of ratios against its baseline, with its interval and permutation p-value
+(``metaheb/report/claim.py``).
 
 The ratio is printed only for an arm that walks on the bodies it was trained on (on each, a mean
 above its own std): over a seen mean near zero it would be noise divided by noise. The JSON keeps
@@ -14,12 +13,6 @@ it either way, with ``walks_on_seen``.
 """
 
 from __future__ import annotations
-
-import argparse
-import json
-import os
-import tempfile
-from pathlib import Path
 
 # Najarro & Risi (2020), quadruped, unseen damaged leg (their simulator's distance units).
 PAPER = {"hebbian ABCD_lr": "452 +- 95", "static": "68 +- 56"}
@@ -95,29 +88,3 @@ def differences(report: dict, unseen: str) -> str:
         p = "-" if d["p_value"] is None else f"{d['p_value']:.4f}"
         lines.append(f"| {d['arm']} - {d['baseline']} | {value} | {p} |")
     return "\n".join(lines)
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("report", type=Path)
-    parser.add_argument("--json", type=Path, help="Write the summary as JSON here.")
-    parser.add_argument(
-        "--unseen", default="front_left_lower_x0.25", help="The held-out body of the ratio."
-    )
-    args = parser.parse_args()
-    report = json.loads(args.report.read_text())
-    if args.unseen not in report["morphologies"]:
-        parser.error(f"--unseen {args.unseen!r} is not among {report['morphologies']}")
-    rows = summarise(report, args.unseen)
-    print(markdown(report, rows))
-    print()
-    print(differences(report, args.unseen))
-    if args.json:
-        fd, tmp = tempfile.mkstemp(dir=args.json.parent or ".", suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            json.dump(rows, handle, indent=1)
-        os.replace(tmp, args.json)
-
-
-if __name__ == "__main__":
-    main()

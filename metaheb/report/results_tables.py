@@ -7,15 +7,15 @@ import os
 import platform
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
+from importlib.resources import files
 from pathlib import Path
-
-from summarize import PAPER  # scripts/reproduce/ is on sys.path when run
 
 from metaheb.agent_names import AGENTS
 from metaheb.config import read_toml
 from metaheb.report.blocks import Table, fmt
 from metaheb.report.claim import Recovery
 from metaheb.report.claim_document import RECOVERY_HEADER, recovery_row
+from metaheb.report.results_summary import PAPER
 
 # pybullet's progress term per metre: 21/22 of the robot's displacement (the floor is one of the
 # 22 parts whose mean the potential reads) per control step of 0.0165 s (metaheb.tasks.ant_bullet).
@@ -23,7 +23,7 @@ AU_PER_METRE = 21 / 22 / 0.0165
 UNSEEN = "front_left_lower_x0.25"
 WALKS = 10.0  # metres on every seen body: what "both arms walk" means here (the claim issue)
 # The budget per run that scripts/reproduce/ant_damage.sh gives when not told another.
-PRESET = Path(__file__).resolve().parents[2] / "envs" / "reproduce" / "ant-damage-hebbian.toml"
+PRESET = Path(str(files("metaheb_envs"))) / "reproduce" / "ant-damage-hebbian.toml"
 PACKAGES = ("mujoco", "pybullet", "gymnasium", "torch", "evotorch", "ray", "numpy", "scipy")
 
 

@@ -1,6 +1,6 @@
 """Generated pages that several scripts write: each owns one ``## `` section of a markdown page.
 
-``docs/results.md`` is written whole by ``scripts/reproduce/results.py`` (the Ant's claim) and
+``docs/results.md`` is written whole by ``metaheb results`` (the Ant's claim) and
 has a CarRacing section written by ``scripts/bench_learning.py --task carracing``; each keeps the
 other's section when it writes its own, so either can be regenerated alone.
 """

@@ -2,8 +2,10 @@
 # Reproduce the damage claim of Najarro & Risi (2020) at a reduced budget, one command:
 # evolve Hebbian (ABCD_lr), static, bottleneck (K=16, K=64) and neuromodulated (ABCD_lr gated by
 # a modulatory neuron and the reward-prediction error) Ants on the intact body and the
-# damaged front right leg (envs/reproduce/*.toml), then report every arm on every body in envs/ant
-# (the damaged front left leg unseen) with 0/10/25/50% of the weights ablated mid-episode.
+# front right lower leg shortened to a quarter (envs/reproduce/*.toml), then report every arm on
+# every body in envs/ant (its mirror, the front left, unseen, as in the paper; both back legs
+# unseen too) with 0/10/25/50% of the weights ablated mid-episode, and write the results page
+# (metaheb results).
 #
 # Idempotent: a finished run is kept, a stopped one resumed from its checkpoint, so rerunning after
 # a kill loses at most one generation. Extra arguments are config overrides for every run, e.g. the
@@ -65,6 +67,5 @@ shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
 [[ $sim == mujoco ]] && page=docs/results.md || page=docs/results-bullet.md
-"${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/results.py "$out/report" \
-    --out "${RESULTS:-$page}"
+"$metaheb" results "$out/report" --out "${RESULTS:-$page}"
 echo "report: $out/report/report.md"
