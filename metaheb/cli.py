@@ -231,16 +231,18 @@ def results(report_dir: Path, out: Path, summary: Path | None) -> None:
         click.echo(line)
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("run_dir")
-def resume(run_dir: str) -> None:
-    """Continue a stopped run from its last checkpoint (same numbers as an unbroken run).
+@click.argument("budget", nargs=-1, type=click.UNPROCESSED)
+def resume(run_dir: str, budget: tuple[str, ...]) -> None:
+    """Continue a stopped run from its last checkpoint (same numbers as an unbroken run); a
+    larger budget (evolve.max_env_steps=N, evolve.generations=N) extends a finished run too.
 
-    Example: metaheb resume runs/quickstart
+    Example: metaheb resume runs/quickstart evolve.max_env_steps=6000000
     """
     from metaheb.evolve.trainer import resume as resume_training
 
-    resume_training(run_dir, echo=click.echo)
+    resume_training(run_dir, echo=click.echo, budget=list(budget))
 
 
 @cli.command()

@@ -143,3 +143,26 @@ def test_an_env_step_budget_ends_the_run_and_survives_a_resume(tmp_path, local_r
     assert comparable(tmp_path / "cut") == comparable(whole)
     with pytest.raises(UserError, match="already complete"):
         resume(tmp_path / "cut", echo=lambda line: None)
+
+
+def test_a_finished_run_resumed_with_a_larger_budget_goes_on_as_an_unbroken_run(
+    tmp_path, local_ray
+):
+    overrides = [*SMALL, f"run.out_dir={tmp_path}", "evolve.generations=100"]
+    quiet = lambda line: None  # noqa: E731
+    probe = train(load_config(None, [*overrides, "run.name=probe", "evolve.generations=2"]), quiet)
+    steps = sum(record["env_steps"] for record in read_metrics(probe))  # of two generations
+    short = [*overrides, f"evolve.max_env_steps={steps}"]
+    longer = f"evolve.max_env_steps={4 * steps}"
+    whole = train(load_config(None, [*overrides, "run.name=whole", longer]), echo=quiet)
+    short_run = train(load_config(None, [*short, "run.name=short"]), echo=lambda line: None)
+    with pytest.raises(UserError, match="already complete"):
+        resume(short_run, echo=lambda line: None)
+    with pytest.raises(UserError, match="resume changes only the budget"):
+        resume(short_run, echo=lambda line: None, budget=["evolve.popsize=8"])
+    resume(short_run, echo=lambda line: None, budget=[longer])
+    training = [{k: r[k] for k in COMPARED} for r in read_metrics(short_run)]
+    assert training == [{k: r[k] for k in COMPARED} for r in read_metrics(whole)]
+    assert load_config(short_run / "config.toml").evolve.max_env_steps == 4 * steps
+    final = [load_agent(run / "agents" / "center.safetensors") for run in (short_run, whole)]
+    assert torch.equal(torch.as_tensor(final[0].genome), torch.as_tensor(final[1].genome))

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from metaheb.config import Config, config_from_dict, read_toml
+from metaheb.config import Config, apply_overrides, config_from_dict, read_toml
 from metaheb.config.load import cxx_compiler
 from metaheb.errors import UserError
 from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
@@ -52,14 +52,22 @@ def train(config: Config, echo: Echo = print) -> Path:
     return run.path
 
 
-def resume(path: str | Path, echo: Echo = print) -> Path:
-    """Continue a stopped run from its last checkpoint, in the same run directory."""
+# What a resume may change: when the run stops, never what it does on the way there.
+BUDGET_KEYS = ("evolve.max_env_steps", "evolve.generations")
+
+
+def resume(path: str | Path, echo: Echo = print, budget: list[str] = ()) -> Path:
+    """Continue a stopped run from its last checkpoint, in the same run directory.
+
+    ``budget`` overrides (``evolve.max_env_steps=6000000``, ``evolve.generations=500``) extend a
+    run, a finished one too: the search goes on exactly as an uninterrupted run with that budget
+    would (the budget only says when to stop), and config.toml records the new budget."""
     run = RunDirectory(Path(path))
     if not (run.path / "config.toml").is_file():
         raise UserError(f"{str(path)!r} is not a run directory (no config.toml): give runs/NAME")
     if not run.checkpoint_path.is_file():
         raise UserError(f"run {str(path)!r} has no checkpoint yet: start it again with train")
-    config = config_from_dict(read_toml(run.path / "config.toml", "run config"))
+    config = _with_budget(read_toml(run.path / "config.toml", "run config"), budget)
     checkpoint = load_checkpoint(run.checkpoint_path)
     done = checkpoint["generations_done"]
     recorded = len(read_metrics(run.path))
@@ -72,10 +80,24 @@ def resume(path: str | Path, echo: Echo = print) -> Path:
         raise UserError(f"run {str(path)!r} is already complete ({done} generations)")
     network = _network(config, echo)
     check_writable(run.path, "run")
+    if budget:
+        run.write_config(config.to_dict())
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
         _evolve(config, run, network, num_workers, echo, checkpoint)
     return run.path
+
+
+def _with_budget(saved: dict[str, Any], budget: list[str]) -> Config:
+    """A run's saved config with its budget changed by ``key=value`` overrides of BUDGET_KEYS."""
+    for item in budget:
+        key = item.partition("=")[0].strip()
+        if key not in BUDGET_KEYS:
+            raise UserError(
+                f"resume changes only the budget ({', '.join(BUDGET_KEYS)}), not {key!r}: "
+                "train a new run to change anything else"
+            )
+    return config_from_dict(apply_overrides(saved, list(budget)))
 
 
 def _env_steps(run: RunDirectory, generations: int) -> int:
