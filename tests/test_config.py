@@ -109,7 +109,10 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
     assert len(shared) == 1  # only the network (and the static arm's search steps) differ
     hebbian = arms["ant-damage-hebbian"]
     assert hebbian.task.morphologies == ["intact", "front_right_lower_x0.25"]
-    assert hebbian.task.max_steps == 1000 and hebbian.network.normalise == "max_abs"
+    # The protocol: 300-step training episodes, the minimum over the two seen bodies, held-out
+    # episodes of the paper's 1000 steps.
+    assert (hebbian.task.max_steps, hebbian.evolve.eval_max_steps) == (300, 1000)
+    assert hebbian.task.morphology_fitness == "min" and hebbian.network.normalise == "max_abs"
     # The neuromodulated arm is the Hebbian arm with modulation, and nothing else.
     modulated = arms["ant-damage-neuromod-both"]
     assert modulated.network.modulation == "both"
