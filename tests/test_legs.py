@@ -98,6 +98,7 @@ def test_a_retired_body_name_is_one_line_naming_its_new_name(tmp_path):
         assert leg_damage(morphology_path(new), intact).geom == old_geoms[old]
 
 
+@pytest.mark.slow
 def test_a_run_trained_under_an_old_body_name_is_one_line_everywhere(tmp_path, local_ray):
     """An agent file of a run from before the renaming: evaluate, replay and report each say
     which name the body has now, in one line, and write nothing."""
