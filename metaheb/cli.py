@@ -167,6 +167,7 @@ def replay(
     help="Fractions of the weights zeroed mid-episode, comma-separated.",
 )
 @click.option("--ablation-step", type=int, help="Step of the ablation [default: mid-episode].")
+@click.option("--max-steps", type=int, help="Every episode's length [default: each run's own].")
 @click.option("--ray-address", default="", help="A Ray cluster (auto, ray://...) [local].")
 def report(
     run_dirs: tuple[str, ...],
@@ -177,6 +178,7 @@ def report(
     morphologies: str | None,
     ablation: str,
     ablation_step: int | None,
+    max_steps: int | None,
     ray_address: str,
 ) -> None:
     """Evaluate runs' agents on every morphology x weight ablation; write report.json/md/html.
@@ -201,6 +203,7 @@ def report(
         levels=levels,
         ablation_step=ablation_step,
         ray_config=RayConfig(address=ray_address),
+        max_steps=max_steps,
     )
     click.echo(f"report: {len(written)} files in {out} ({Path(out) / 'report.html'})")
 

@@ -37,8 +37,12 @@ def make_report(
     levels: Sequence[float] = LEVELS,
     ablation_step: int | None = None,
     ray_config: RayConfig | None = None,
+    max_steps: int | None = None,
 ) -> list[Path]:
-    """Evaluate and write a report of ``run_dirs`` into ``out``; return the files written."""
+    """Evaluate and write a report of ``run_dirs`` into ``out``; return the files written.
+
+    ``max_steps``: every episode's length (burn-in included); None: each run's own training
+    episodes' (runs trained on short episodes are judged on the paper's 1000 with 1000)."""
     if not run_dirs:
         raise UserError("give at least one run directory, e.g. metaheb report runs/NAME")
     if episodes < 1:
@@ -56,6 +60,11 @@ def make_report(
         raise UserError("a run directory is given twice")
     check_writable(out, "--out")
     agents = [load_report_agent(run, agent) for run in run_dirs]
+    if max_steps is not None:
+        if not max_steps > max(a.task.get("burn_in") or 0 for a in agents):
+            raise UserError(f"--max-steps {max_steps} must be past every run's burn-in")
+        for a in agents:
+            a.task["max_steps"] = max_steps
     with_bodies = ", ".join(name for name, task in TASKS.items() if task.bodies)
     for a in agents:
         name = a.task.get("name", "ant")

@@ -63,7 +63,7 @@ done
 
 shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
 "$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64,neuromod-both}-s* --out "$out/report" \
-    --agent best_center --seeds "${REPORT_SEEDS:-20}"
+    --agent best_center --seeds "${REPORT_SEEDS:-20}" --max-steps 1000  # the paper's episodes
 "${METAHEB_PYTHON:-$root/.venv/bin/python}" scripts/reproduce/summarize.py "$out/report/report.json" \
     --json "$out/report/summary.json"
 [[ $sim == mujoco ]] && page=docs/results.md || page=docs/results-bullet.md
