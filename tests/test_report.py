@@ -12,6 +12,7 @@ import pytest
 import torch
 from conftest import metaheb_cli, train_small
 
+from metaheb.errors import UserError
 from metaheb.evaluate import agent_setup
 from metaheb.report import make_report
 from metaheb.report.grid import CURVE_EVERY, report_seeds
@@ -360,3 +361,16 @@ def test_a_pybullet_results_page_is_in_au_and_summarised_on_the_mujoco_page(tmp_
     assert summary.startswith("# Results\n\n## Reading\n\nthe MuJoCo page\n\n")
     assert "## In pybullet's Ant, the paper's simulator" in summary
     assert "[results-bullet.md](results-bullet.md)" in summary and "452 +- 95" in summary
+
+
+def test_max_steps_sets_every_episodes_length_whatever_the_runs_trained_on(runs, tmp_path):
+    out = tmp_path / "longer"
+    make_report(
+        [str(runs[0])], out, episodes=2, morphologies=["intact"], levels=[0.0], max_steps=90
+    )
+    data = json.loads((out / "report.json").read_text())
+    (agent,) = data["agents"]
+    assert agent["max_steps"] == 90 and agent["ablation_step"] == 45
+    assert max(agent["cells"][0]["steps"]) > 60  # past the runs' own 60-step episodes
+    with pytest.raises(UserError, match="must be past every run's burn-in"):
+        make_report([str(runs[0])], tmp_path / "none", max_steps=1)
