@@ -27,6 +27,32 @@ from metaheb.runs import check_writable
 from metaheb.tasks import TASKS
 
 
+def _check_arguments(
+    run_dirs: Sequence[str],
+    episodes: int,
+    agent: str,
+    seed: int,
+    levels: Sequence[float],
+    ablation_step: int | None,
+) -> None:
+    """Refuse bad report arguments in one line each, before any run is read."""
+    if not run_dirs:
+        raise UserError("give at least one run directory, e.g. metaheb report runs/NAME")
+    if episodes < 1:
+        raise UserError(f"--seeds must be at least 1, got {episodes}")
+    if agent not in AGENTS:
+        raise UserError(f"--agent must be one of {', '.join(AGENTS)}, got {agent!r}")
+    if not 0 <= seed < SEED_LIMIT:
+        raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
+    if ablation_step is not None and ablation_step < 0:
+        raise UserError(f"--ablation-step must be >= 0, got {ablation_step}")
+    for level in levels:
+        if not 0.0 <= level <= 1.0:
+            raise UserError(f"ablation level {level} is outside 0..1: give fractions like 0.25")
+    if len({Path(run).resolve() for run in run_dirs}) < len(run_dirs):
+        raise UserError("a run directory is given twice")
+
+
 def make_report(
     run_dirs: Sequence[str],
     out: str | Path,
@@ -43,21 +69,7 @@ def make_report(
 
     ``max_steps``: every episode's length (burn-in included); None: each run's own training
     episodes' (runs trained on short episodes are judged on the paper's 1000 with 1000)."""
-    if not run_dirs:
-        raise UserError("give at least one run directory, e.g. metaheb report runs/NAME")
-    if episodes < 1:
-        raise UserError(f"--seeds must be at least 1, got {episodes}")
-    if agent not in AGENTS:
-        raise UserError(f"--agent must be one of {', '.join(AGENTS)}, got {agent!r}")
-    if not 0 <= seed < SEED_LIMIT:
-        raise UserError(f"--seed must be within 0..2^32-1, got {seed}")
-    if ablation_step is not None and ablation_step < 0:
-        raise UserError(f"--ablation-step must be >= 0, got {ablation_step}")
-    for level in levels:
-        if not 0.0 <= level <= 1.0:
-            raise UserError(f"ablation level {level} is outside 0..1: give fractions like 0.25")
-    if len({Path(run).resolve() for run in run_dirs}) < len(run_dirs):
-        raise UserError("a run directory is given twice")
+    _check_arguments(run_dirs, episodes, agent, seed, levels, ablation_step)
     check_writable(out, "--out")
     agents = [load_report_agent(run, agent) for run in run_dirs]
     if max_steps is not None:
