@@ -53,22 +53,19 @@ def leg_geoms(mjcf: Path) -> dict[str, tuple[str, tuple[float, float]]]:
     model = mujoco.MjModel.from_xml_path(str(mjcf))
     data = mujoco.MjData(model)
     mujoco.mj_forward(model, data)
-    has_child = set(model.body_parentid[1:])
+    parents = [int(p) for p in model.body_parentid]
+    leaves = {b for b in range(1, model.nbody) if b not in parents[1:]}
     legs = {}
     for g in range(model.ngeom):
         body, name = int(model.geom_bodyid[g]), model.geom(g).name
         if model.geom_type[g] != mujoco.mjtGeom.mjGEOM_CAPSULE or not name:
             continue
-        height = 0 if body not in has_child else 1 if _children_are_leaves(model, body) else 2
+        children = {b for b in range(1, model.nbody) if parents[b] == body}
+        height = 0 if body in leaves else 1 if children and children <= leaves else 2
         if height < len(SEGMENTS):
             x, y = data.geom_xpos[g][:2]
             legs[name] = (SEGMENTS[height], (float(x), float(y)))
     return legs
-
-
-def _children_are_leaves(model: mujoco.MjModel, body: int) -> bool:
-    children = [b for b in range(1, model.nbody) if model.body_parentid[b] == body]
-    return bool(children) and all(b not in set(model.body_parentid[1:]) for b in children)
 
 
 def leg_damage(body: Path, intact: Path) -> LegDamage:
