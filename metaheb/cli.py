@@ -248,6 +248,29 @@ def resume(run_dir: str, budget: tuple[str, ...]) -> None:
     resume_training(run_dir, echo=click.echo, budget=list(budget))
 
 
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.argument("sweep_file")
+@click.argument("overrides", nargs=-1, type=click.UNPROCESSED)
+@click.option("--out", help="The sweep's folder [default: runs/sweeps/<sweep file's name>].")
+def sweep(sweep_file: str, overrides: tuple[str, ...], out: str | None) -> None:
+    """Search a config's keys across seeds (a SWEEP_FILE, envs/sweeps/); key=value overrides
+    apply to every run. Rerun the same command to finish a sweep that was cut off.
+
+    Example: metaheb sweep envs/sweeps/quick.toml --out runs/sweeps/quick ray.num_workers=2
+    """
+    for item in overrides:
+        if "=" not in item:
+            raise UserError(f"argument {item!r} is not key=value; the sweep file comes first")
+    from metaheb.runs import check_writable
+    from metaheb.sweep import load_sweep
+    from metaheb.sweep.study import run_sweep
+
+    spec = load_sweep(sweep_file, list(overrides))
+    folder = Path(out) if out else Path("runs") / "sweeps" / Path(sweep_file).stem
+    check_writable(folder.parent if not folder.exists() else folder, "--out")
+    run_sweep(spec, folder, echo=click.echo)
+
+
 @cli.command()
 @click.option("--out-dir", default="runs", show_default=True, help="Folder holding the runs.")
 def runs(out_dir: str) -> None:

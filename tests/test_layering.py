@@ -23,6 +23,7 @@ LAYERS = {
     "evaluate": 4,
     "replay": 4,
     "report": 4,
+    "sweep": 4,
     "cli": 5,
 }
 

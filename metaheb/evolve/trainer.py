@@ -37,8 +37,11 @@ from metaheb.tasks import make_task
 Echo = Callable[[str], None]
 
 
-def train(config: Config, echo: Echo = print) -> Path:
-    """Run one evolution job to completion in a new run directory; return its path."""
+def train(config: Config, echo: Echo = print, pause_at: int | None = None) -> Path:
+    """Run one evolution job to completion in a new run directory; return its path.
+
+    ``pause_at`` (env steps) stops the run early, resumable, at its first held-out evaluation
+    from that many env steps on: a sweep's pruner reads the run there (``metaheb.sweep``)."""
     network = _network(config, echo)
     check_writable(config.run.out_dir, "run.out_dir")
     with ray_session(config.ray) as num_workers:
@@ -48,7 +51,7 @@ def train(config: Config, echo: Echo = print) -> Path:
         run = RunDirectory.create(config.run.out_dir, name)
         run.write_config(config.to_dict())
         echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
-        _evolve(config, run, network, num_workers, echo, checkpoint=None)
+        _evolve(config, run, network, num_workers, echo, None, pause_at)
     return run.path
 
 
@@ -56,12 +59,15 @@ def train(config: Config, echo: Echo = print) -> Path:
 BUDGET_KEYS = ("evolve.max_env_steps", "evolve.generations")
 
 
-def resume(path: str | Path, echo: Echo = print, budget: list[str] = ()) -> Path:
+def resume(
+    path: str | Path, echo: Echo = print, budget: list[str] = (), pause_at: int | None = None
+) -> Path:
     """Continue a stopped run from its last checkpoint, in the same run directory.
 
     ``budget`` overrides (``evolve.max_env_steps=6000000``, ``evolve.generations=500``) extend a
     run, a finished one too: the search goes on exactly as an uninterrupted run with that budget
-    would (the budget only says when to stop), and config.toml records the new budget."""
+    would (the budget only says when to stop), and config.toml records the new budget.
+    ``pause_at`` as for ``train``."""
     run = RunDirectory(Path(path))
     if not (run.path / "config.toml").is_file():
         raise UserError(f"{str(path)!r} is not a run directory (no config.toml): give runs/NAME")
@@ -84,7 +90,7 @@ def resume(path: str | Path, echo: Echo = print, budget: list[str] = ()) -> Path
         run.write_config(config.to_dict())
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
-        _evolve(config, run, network, num_workers, echo, checkpoint)
+        _evolve(config, run, network, num_workers, echo, checkpoint, pause_at)
     return run.path
 
 
@@ -148,9 +154,11 @@ def _evolve(
     num_workers: int,
     echo: Echo,
     checkpoint: dict[str, Any] | None,
+    pause_at: int | None = None,
 ) -> None:
     """The generation loop: ask, evaluate over Ray, tell; record, score the centre held out,
-    keep the best member and centre, checkpoint; stop at the generations or the env-step budget."""
+    keep the best member and centre, checkpoint; stop at the generations or the env-step budget,
+    or pause at the first held-out evaluation from ``pause_at`` env steps on."""
     evaluator = RayEvaluator(config.task, network, num_workers)
     problem = RolloutProblem(
         network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
@@ -174,9 +182,7 @@ def _evolve(
         searcher.step()
         record = _record(config, generation, problem, searcher, time.perf_counter() - started)
         steps = record["env_steps"]
-        last = generation + 1 == config.evolve.generations or _budget_spent(
-            config, env_steps + steps
-        )
+        last = _is_last(config, generation, env_steps + steps)
         if heldout_start is not None:
             record["heldout_start"], heldout_start = heldout_start, None
         if heldout.due(generation, last):
@@ -191,15 +197,35 @@ def _evolve(
             run.checkpoint_path, generation + 1, best_fitness, searcher, problem, best_heldout
         )
         env_steps += steps
+        if _pausing(pause_at, last, record, env_steps):
+            log.close()
+            echo(f"paused at {env_steps:,} env steps (generation {generation + 1}): resumable")
+            return
         if last and generation + 1 < config.evolve.generations:
             echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
             break
     log.close()
-    center_meta = {**agent_meta, "generation": generation}
-    if "heldout" in record:  # the last generation is always evaluated
-        center_meta["heldout"] = record["heldout"]["mean"]
-    save_agent(run.agent_path("center"), search_center(searcher).numpy(), center_meta)
+    _save_center(run, searcher, {**agent_meta, "generation": generation}, record)
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
+
+
+def _save_center(
+    run: RunDirectory, searcher: Any, meta: dict[str, Any], record: dict[str, Any]
+) -> None:
+    """The final search centre as ``agents/center``, with its held-out score."""
+    if "heldout" in record:  # the last generation is always evaluated
+        meta["heldout"] = record["heldout"]["mean"]
+    save_agent(run.agent_path("center"), search_center(searcher).numpy(), meta)
+
+
+def _is_last(config: Config, generation: int, env_steps: int) -> bool:
+    """The 0-based ``generation`` ends the run: the generations done or the budget spent."""
+    return generation + 1 == config.evolve.generations or _budget_spent(config, env_steps)
+
+
+def _pausing(pause_at: int | None, last: bool, record: dict[str, Any], env_steps: int) -> bool:
+    """Pause here: ``pause_at`` env steps spent, the centre just scored, the budget not spent."""
+    return pause_at is not None and not last and "heldout" in record and env_steps >= pause_at
 
 
 def _score_center(

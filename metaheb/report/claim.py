@@ -88,7 +88,7 @@ def _ratio(unseen: np.ndarray, seen: np.ndarray, axis: int = -1) -> np.ndarray:
     return np.mean(unseen, axis=axis) / np.mean(seen, axis=axis)
 
 
-def _percentile_interval(data: tuple, statistic, paired: bool = False) -> tuple[float, float]:
+def percentile_interval(data: tuple, statistic, paired: bool = False) -> tuple[float, float]:
     """The seeded 95% percentile bootstrap interval of ``statistic`` over ``data``."""
     result = bootstrap(
         data,
@@ -110,7 +110,7 @@ def unseen_ratio(arm: str, members: list[AgentResult], unseen: str) -> Ratio:
     seen_mean, unseen_mean = float(on_seen.mean()), float(on_unseen.mean())
     if seen_mean <= 0 or len(on_seen) < 2:
         return Ratio(arm, unseen, seen_mean, unseen_mean, math.nan, math.nan, math.nan)
-    low, high = _percentile_interval((on_unseen, on_seen), _ratio, paired=True)
+    low, high = percentile_interval((on_unseen, on_seen), _ratio, paired=True)
     return Ratio(arm, unseen, seen_mean, unseen_mean, unseen_mean / seen_mean, low, high)
 
 
@@ -130,7 +130,7 @@ def ratio_difference(
     def difference(i: np.ndarray, j: np.ndarray, axis: int = -1) -> np.ndarray:
         return _ratio(on_unseen[i], on_seen[i], axis) - _ratio(on_unseen[j], on_seen[j], axis)
 
-    low, high = _percentile_interval((a, b), difference)
+    low, high = percentile_interval((a, b), difference)
     test = permutation_test(
         (a, b),
         difference,
