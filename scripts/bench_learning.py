@@ -8,9 +8,10 @@ lucky draw and is not read here. Two tasks (``--task``):
 
 - ``hebbian``: ``envs/ant.toml`` (ABCD_lr, bullet observation, max|w| normalisation);
 - ``static``: ``envs/ant-static.toml`` (the weights themselves evolved the same way);
-- ``pgpe``: the peer a user would otherwise pick, EvoTorch's ``GymNE`` on Ant-v5 with PGPE and
-  observation normalisation, an obs-128-64-8 tanh policy, fitness the forward distance
-  (``scripts/learning_peer.py``).
+- ``pgpe-linear`` and ``pgpe``: the peer a user would otherwise pick, EvoTorch's ``GymNE`` on
+  Ant-v5 with PGPE and observation normalisation, fitness the forward distance
+  (``scripts/learning_peer.py``): a linear policy (the peer's strongest documented
+  configuration) and an obs-128-64-8 tanh network.
 
 ``carracing`` (the return on 10 held-out tracks; thresholds 100 and 300 points):
 
@@ -29,7 +30,7 @@ there, and the ratio of each arm's median to the Hebbian arm's. ``--json PATH`` 
 figures with the curves; the learning-curve PNG goes to ``<out>/learning.png``.
 
     python scripts/bench_learning.py [--task ant] [--budget 2000000] [--seeds 3]
-        [--arms hebbian static pgpe] [--out runs/bench_learning] [--json out.json]
+        [--arms hebbian static pgpe-linear pgpe] [--out runs/bench_learning] [--json out.json]
     python scripts/bench_learning.py --task carracing --seeds 1 [--action-repeat 1 4]
         [--results docs/results.md]
 
@@ -79,7 +80,7 @@ BENCHES = {
             "hebbian": (ROOT / "envs" / "ant.toml", ()),
             "static": (ROOT / "envs" / "ant-static.toml", ()),
         },
-        peers=("pgpe",),
+        peers=("pgpe-linear", "pgpe"),
         thresholds=(5.0, 10.0),
         unit="m",
         budget=2_000_000,
@@ -306,10 +307,10 @@ def main() -> None:
         for repeat in [1] if arm in bench.peers else repeats:
             name = arm_name(arm, repeat)
             for seed in range(args.peer_seeds if arm in bench.peers else args.seeds):
-                if arm == "pgpe":
+                if arm in bench.peers:
                     from learning_peer import train_peer  # scripts/ is on sys.path when run
 
-                    result = train_peer(seed, budget, out / f"pgpe-s{seed}", args.workers)
+                    result = train_peer(arm, seed, budget, out / f"{arm}-s{seed}", args.workers)
                 else:
                     run = train_or_resume(bench, arm, repeat, seed, budget, out, args.workers)
                     result = curve_of(run)

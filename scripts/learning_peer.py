@@ -1,8 +1,10 @@
-"""The peer for scripts/bench_learning.py: EvoTorch's own neuroevolution of a static Ant policy.
+"""The peers for scripts/bench_learning.py: EvoTorch's own neuroevolution of a static Ant policy.
 
 What a user would otherwise pick (EvoTorch, Toklu et al. 2023): ``GymNE`` on gymnasium's Ant-v5
-with its default observation (105 values), ``observation_normalization=True``, an
-obs-128-64-8 tanh policy, PGPE (Sehnke et al. 2010) with the ClipUp optimiser (Toklu et al. 2020)
+with its default observation (105 values), ``observation_normalization=True``, and one of two
+policies (``PEERS``): ``pgpe-linear``, the linear policy of EvoTorch's MuJoCo examples (the peer's
+strongest documented configuration), or ``pgpe``, an obs-128-64-8 tanh network. Both are trained
+by PGPE (Sehnke et al. 2010) with the ClipUp optimiser (Toklu et al. 2020)
 at the settings EvoTorch documents for MuJoCo locomotion (centre lr 0.01125, stdev lr 0.1, max
 speed 0.015, radius 0.27), at metaheb's population (64) and training episode length (300).
 Fitness is the forward distance (the x displacement, metaheb's Ant fitness) in place of Ant-v5's
@@ -34,10 +36,13 @@ EPISODE = PRESET.task.max_steps
 EVAL_EVERY = PRESET.evolve.eval_every
 EVAL_EPISODES = PRESET.evolve.eval_episodes
 EVAL_STEPS = PRESET.evolve.eval_max_steps
-NETWORK = (
-    "Linear(obs_length, 128) >> Tanh() >> Linear(128, 64) >> Tanh()"
-    " >> Linear(64, act_length) >> Tanh()"
-)
+PEERS = {  # arm -> GymNE network
+    "pgpe-linear": "Linear(obs_length, act_length)",
+    "pgpe": (
+        "Linear(obs_length, 128) >> Tanh() >> Linear(128, 64) >> Tanh()"
+        " >> Linear(64, act_length) >> Tanh()"
+    ),
+}
 
 
 class ForwardDistance(gymnasium.Wrapper):
@@ -69,20 +74,20 @@ def heldout_distance(policy: torch.nn.Module) -> tuple[float, float]:
     return float(np.mean(distances)), float(np.std(distances))
 
 
-def train_peer(seed: int, budget: int, out: Path, workers: int) -> dict:
-    """PGPE on GymNE until ``budget`` env steps; the held-out centre's curve."""
+def train_peer(arm: str, seed: int, budget: int, out: Path, workers: int) -> dict:
+    """PGPE on GymNE with the ``arm``'s network until ``budget`` env steps; the centre's curve."""
     done = out / "curve.json"
     if done.exists():
         return json.loads(done.read_text())
     from evotorch.algorithms import PGPE
     from evotorch.neuroevolution import GymNE
 
-    print(f"# pgpe seed {seed}: EvoTorch GymNE on Ant-v5, {budget:,} env steps", flush=True)
+    print(f"# {arm} seed {seed}: EvoTorch GymNE on Ant-v5, {budget:,} env steps", flush=True)
     torch.manual_seed(seed)
     np.random.seed(seed)
     problem = GymNE(
         env=make_ant,
-        network=NETWORK,
+        network=PEERS[arm],
         observation_normalization=True,
         episode_length=EPISODE,
         num_actors=workers,
@@ -110,7 +115,7 @@ def train_peer(seed: int, budget: int, out: Path, workers: int) -> dict:
         if generation % EVAL_EVERY == 0 or problem.interaction_count >= budget:
             curve.append(centre_point())
             steps, metres = curve[-1][:2]
-            print(f"#   pgpe gen {generation}: {steps:,} steps, {metres:.2f} m", flush=True)
+            print(f"#   {arm} gen {generation}: {steps:,} steps, {metres:.2f} m", flush=True)
     result = {"curve": curve, "env_steps": problem.interaction_count, "train_seconds": seconds}
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(done, json.dumps(result).encode())
