@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -340,6 +341,32 @@ def inspect(args: tuple[str, ...]) -> None:
     click.echo(f"searcher {config.evolve.algorithm}: {SEARCHERS[config.evolve.algorithm].paper}")
     click.echo("genome layout:")
     click.echo(network.genome_layout.describe())
+    for line in merge_stages(config, network):
+        click.echo(line)
+
+
+def merge_stages(config: Config, network: Any) -> list[str]:
+    """An evolve-and-merge schedule as lines: after which generation, how many rules, genome."""
+    schedule = config.evolve.merge_schedule()
+    if not schedule:
+        return []
+    from metaheb.rules import RULES
+
+    per_rule = RULES[network.rule].size
+    rest = network.genome_layout.size - network.synapses * per_rule  # modulation, convolutions
+    lines = ["merge schedule (K-means over the centre's rules, across layers; metaheb/merge.py):"]
+    lines.append(
+        f"  generations 1-{schedule[0][0]}: a rule per synapse, genome of "
+        f"{network.genome_layout.size:,} values"
+    )
+    ends = [at for at, _ in schedule[1:]] + [config.evolve.generations]
+    for (at, rules), end in zip(schedule, ends):
+        span = f"{at + 1}-{end}" if end > at + 1 else f"{at + 1}"
+        lines.append(
+            f"  generations {span}: {rules:,} shared rules, genome of "
+            f"{rules * per_rule + rest:,} values"
+        )
+    return lines
 
 
 @cli.command(name="config")

@@ -69,6 +69,8 @@ class PolicyNetwork:
     # "linear" output before the squashing (the authors' CarRacing). Older agent files: squashed.
     output_rule_input: str = "squashed"
     modulation: str = "none"  # metaheb.modulation.MODES; older agent files: none
+    # Evolve and merge (metaheb.merge): each synapse's shared rule, across layers; () per synapse.
+    assignment: tuple[int, ...] = ()
 
     @classmethod
     def for_task(
@@ -115,11 +117,21 @@ class PolicyNetwork:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "sizes": list(self.sizes)}
+        return {**asdict(self), "sizes": list(self.sizes), "assignment": list(self.assignment)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PolicyNetwork:
-        return cls(**{**data, "sizes": tuple(data["sizes"])})
+        assignment = tuple(data.get("assignment", ()))
+        return cls(**{**data, "sizes": tuple(data["sizes"]), "assignment": assignment})
+
+    @property
+    def merged_rules(self) -> int:
+        """The number of shared rules after a merge; 0 before any."""
+        return max(self.assignment) + 1 if self.assignment else 0
+
+    @property
+    def synapses(self) -> int:
+        return sum(out * inp for out, inp in self.layer_shapes)
 
     @property
     def layer_shapes(self) -> tuple[tuple[int, int], ...]:
@@ -136,7 +148,9 @@ class PolicyNetwork:
             weights = tuple(Segment("weights", k, shape) for k, shape in layers)
             return GenomeLayout(weights + self.conv_segments)
         rule = RULES[self.rule]
-        if self.bottleneck:
+        if self.assignment:  # merged: the rules only, their synapses fixed by the assignment
+            segments = [Segment("bank", -1, (self.merged_rules, rule.size), rule.coefficients)]
+        elif self.bottleneck:
             segments = [Segment("bank", -1, (self.bottleneck, rule.size), rule.coefficients)]
             segments += [Segment("assign", k, shape) for k, shape in layers]
         else:
@@ -181,11 +195,16 @@ class PolicyNetwork:
         return Modulator(self.modulation, self.genome_layout.decode(genomes)["modulation"][0])
 
     def rule_coefficients(self, decoded: dict[str, list[torch.Tensor]]) -> list[torch.Tensor]:
-        """Per layer ``(P, k, out, in)``: the genome's own, or gathered from the shared bank."""
-        if not self.bottleneck:
+        """Per layer ``(P, k, out, in)``: the genome's own, or gathered from the shared bank by
+        the evolved assignment keys (bottleneck) or the fixed assignment (merged)."""
+        if self.assignment:
+            agents = decoded["bank"][0].shape[0]
+            indices = torch.tensor(self.assignment, dtype=torch.long).expand(agents, -1)
+        elif self.bottleneck:
+            keys = torch.cat([layer.flatten(1) for layer in decoded["assign"]], dim=1)
+            indices = assign(keys, self.bottleneck)
+        else:
             return decoded["rule"]
-        keys = torch.cat([layer.flatten(1) for layer in decoded["assign"]], dim=1)
-        indices = assign(keys, self.bottleneck)
         sizes = [out * inp for out, inp in self.layer_shapes]
         return [
             gather_rules(decoded["bank"][0], part, shape)

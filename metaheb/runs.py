@@ -16,6 +16,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -137,6 +138,7 @@ def _check_agent(header: dict[str, Any], genome: np.ndarray) -> None:
     check_section("task", TaskConfig, header["task"])
     network = dict(header["network"])
     sizes, output = network.pop("sizes", None), network.pop("output_activation", None)
+    _check_assignment(network.pop("assignment", []), sizes)
     if not (isinstance(sizes, list) and len(sizes) >= 2):
         raise UserError(f"network.sizes must list the layer sizes, got {sizes!r}")
     if any(isinstance(n, bool) or not isinstance(n, int) or not 0 < n <= 10**6 for n in sizes):
@@ -153,6 +155,22 @@ def _check_agent(header: dict[str, Any], genome: np.ndarray) -> None:
     expected = PolicyNetwork.from_dict(header["network"]).genome_layout.size
     if genome.size != expected:
         raise UserError(f"its genome holds {genome.size:,} values, its network needs {expected:,}")
+
+
+def _check_assignment(assignment: Any, sizes: Any) -> None:
+    """A merged network's assignment: one rule index per synapse, every rule 0..K-1 used."""
+    if not isinstance(assignment, list) or not assignment:
+        if assignment == []:
+            return
+        raise UserError(f"network.assignment must list rule indices, got {type(assignment)}")
+    if any(isinstance(r, bool) or not isinstance(r, int) or r < 0 for r in assignment):
+        raise UserError("network.assignment must hold rule indices >= 0")
+    synapses = sum(a * b for a, b in pairwise(sizes)) if isinstance(sizes, list) else 0
+    if len(assignment) != synapses or len(set(assignment)) != max(assignment) + 1:
+        raise UserError(
+            f"network.assignment holds {len(assignment):,} rule indices for {synapses:,} "
+            "synapses, or skips a rule"
+        )
 
 
 class RunDirectory:

@@ -88,10 +88,15 @@ def test_missing_and_broken_files(tmp_path):
 def test_every_preset_in_envs_is_a_valid_config():
     from pathlib import Path
 
+    from metaheb.sweep import load_sweep
+
     presets = sorted((Path(__file__).resolve().parents[1] / "envs").rglob("*.toml"))
     assert len(presets) >= 7
     for preset in presets:
-        load_config(preset)
+        if preset.parent.name == "sweeps":
+            load_sweep(preset)  # a sweep file, its base config and every setting checked
+        else:
+            load_config(preset)
 
 
 def test_the_reproduction_arms_share_bodies_episodes_and_budget():

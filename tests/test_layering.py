@@ -14,6 +14,7 @@ LAYERS = {
     "tasks": 1,
     "genome": 2,
     "bottleneck": 2,
+    "merge": 2,
     "encoders": 2,
     "networks": 2,
     "runs": 2,

@@ -170,10 +170,50 @@ def _validate(config: Config) -> None:
         raise UserError("task.burn_in must be smaller than task.max_steps")
     if config.evolve.eval_every and config.task.burn_in >= config.evolve.eval_max_steps:
         raise UserError("task.burn_in must be smaller than evolve.eval_max_steps")
+    _check_merge(config)
     if config.network.fused is True and not cxx_compiler():
         raise UserError(
             "network.fused compiles the rule update and needs a C++ compiler, none found "
             "(g++, clang++ or $CXX): install one (apt-get install g++) or set network.fused=false"
+        )
+
+
+def _check_merge(config: Config) -> None:
+    """Evolve and merge: a schedule that is whole, on per-synapse Hebbian rules, with OpenES."""
+    evolve, network = config.evolve, config.network
+    if not evolve.merge_rules:
+        if evolve.merge_at or evolve.merge_every:
+            raise UserError(
+                "evolve.merge_at/merge_every need evolve.merge_rules: the rules after "
+                "each merge, e.g. [3072, 768, 384]"
+            )
+        return
+    if bool(evolve.merge_at) == bool(evolve.merge_every):
+        raise UserError(
+            "evolve.merge_rules needs when to merge: evolve.merge_every=N or "
+            "evolve.merge_at=[generations], one of the two"
+        )
+    if evolve.merge_at and len(evolve.merge_at) != len(evolve.merge_rules):
+        raise UserError(
+            f"evolve.merge_at has {len(evolve.merge_at)} generations for "
+            f"{len(evolve.merge_rules)} merges in evolve.merge_rules: give one each"
+        )
+    for name, values in (("merge_at", evolve.merge_at), ("merge_rules", evolve.merge_rules[::-1])):
+        if values != sorted(set(values)):
+            raise UserError(
+                f"evolve.{name} must strictly {'rise' if name == 'merge_at' else 'fall'}"
+                f", got {getattr(evolve, name)}"
+            )
+    if network.model != "hebbian" or network.bottleneck:
+        raise UserError(
+            "evolve.merge_rules merges per-synapse Hebbian rules: use "
+            "network.model=hebbian and network.bottleneck=0"
+        )
+    if evolve.algorithm != "openes":
+        raise UserError(
+            f"evolve.merge_rules runs with evolve.algorithm=openes (its state is the "
+            f"centre, lr and sigma, carried over a merge); {evolve.algorithm} is not "
+            "supported"
         )
 
 

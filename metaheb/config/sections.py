@@ -325,6 +325,25 @@ class EvolveConfig:
     ] = 10
     eval_episodes: Annotated[Count, Doc("held-out episodes, on seeds no training uses")] = 10
     eval_max_steps: Annotated[Count, Doc("env steps of each held-out episode")] = 1000
+    merge_rules: Annotated[
+        list[Annotated[int, Field(ge=1, le=10**7)]],
+        Doc(
+            "evolve and merge (Pedersen & Risi 2021): the number of shared rules after each "
+            "merge, falling; [] never merges"
+        ),
+    ] = field(default_factory=list)
+    merge_at: Annotated[
+        list[Annotated[int, Field(ge=1, le=10**7)]],
+        Doc("the generations after which each merge happens, rising (or merge_every)"),
+    ] = field(default_factory=list)
+    merge_every: Annotated[
+        int, Field(ge=0, le=10**7), Doc("merge after every this many generations (0: merge_at)")
+    ] = 0
+
+    def merge_schedule(self) -> list[tuple[int, int]]:
+        """(generation after which, rules after) of each merge, in order."""
+        at = self.merge_at or [self.merge_every * (k + 1) for k in range(len(self.merge_rules))]
+        return list(zip(at, self.merge_rules))
 
 
 @pydantic_dataclass(config=SECTION)

@@ -148,7 +148,10 @@ def save_checkpoint(
     searcher: SearchAlgorithm,
     problem: Problem,
     best_heldout: float = -float("inf"),
+    assignment: tuple[int, ...] = (),
 ) -> None:
+    """``assignment``: an evolve-and-merge run's synapse-to-rule assignment after its last merge
+    (its network's genome is the rules alone, so a resume needs it to rebuild the network)."""
     payload = {
         "version": CHECKPOINT_VERSION,
         "generations_done": generations_done,
@@ -157,6 +160,8 @@ def save_checkpoint(
         "searcher": searcher_state(searcher),
         "problem_generator": problem.generator.get_state(),
     }
+    if assignment:
+        payload["assignment"] = torch.tensor(assignment, dtype=torch.int64)
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     atomic_write_bytes(path, buffer.getvalue())
@@ -204,6 +209,14 @@ def _checkpoint_problem(checkpoint: Any) -> str:
     generator = checkpoint.get("problem_generator")
     if not isinstance(generator, torch.Tensor) or generator.dtype != torch.uint8:
         return "has no random generator state"
+    assignment = checkpoint.get("assignment")
+    if assignment is not None and not (
+        isinstance(assignment, torch.Tensor)
+        and assignment.dtype == torch.int64
+        and assignment.ndim == 1
+        and bool((assignment >= 0).all())
+    ):
+        return "has a damaged rule assignment"
     return ""
 
 

@@ -70,6 +70,11 @@ class GenerationLog:
         if "heldout" in record:
             heldout = record["heldout"]
             line += f"  held-out centre {heldout['mean']:.3f} +- {heldout['std']:.3f}"
+        if "merge" in record:
+            merge = record["merge"]
+            line += f"  merged into {merge['rules']:,} rules ({merge['genome']:,} values)"
+            if "heldout" in merge:
+                line += f", merged centre {merge['heldout']:.3f}"
         if record["nonfinite"]:
             line += f"  [{record['nonfinite']} non-finite]"
         if self.bar.disable:

@@ -24,12 +24,12 @@ import numpy as np
 from metaheb.config import Config, apply_overrides, config_from_dict, read_toml
 from metaheb.config.load import cxx_compiler
 from metaheb.errors import UserError
-from metaheb.evolve.checkpoint import load_checkpoint, restore, save_checkpoint
-from metaheb.evolve.evaluator import RayEvaluator, ray_session
-from metaheb.evolve.heldout import HeldOutEvaluation
+from metaheb.evolve.checkpoint import CANNOT_RESUME, load_checkpoint, restore, save_checkpoint
+from metaheb.evolve.evaluator import ray_session
 from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
-from metaheb.evolve.searchers import check_memory, make_searcher, search_center, search_spread
+from metaheb.evolve.searchers import check_memory, search_center, search_spread
+from metaheb.evolve.stage import Stage, build_stage, merge_stage
 from metaheb.networks import PolicyNetwork
 from metaheb.runs import RunDirectory, check_writable, read_metrics, save_agent
 from metaheb.tasks import make_task
@@ -85,6 +85,9 @@ def resume(
     if done >= config.evolve.generations or _budget_spent(config, _env_steps(run, done)):
         raise UserError(f"run {str(path)!r} is already complete ({done} generations)")
     network = _network(config, echo)
+    if "assignment" in checkpoint:  # merged rules: the genome is the rules of this assignment
+        network = dataclasses.replace(network, assignment=tuple(checkpoint["assignment"].tolist()))
+        _check_assignment(network, run.path)
     check_writable(run.path, "run")
     if budget:
         run.write_config(config.to_dict())
@@ -92,6 +95,14 @@ def resume(
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
         _evolve(config, run, network, num_workers, echo, checkpoint, pause_at)
     return run.path
+
+
+def _check_assignment(network: PolicyNetwork, path: Path) -> None:
+    if len(network.assignment) != network.synapses:
+        raise UserError(
+            f"run {str(path)!r}: its checkpoint assigns {len(network.assignment):,} synapses to "
+            f"rules, its network has {network.synapses:,}; {CANNOT_RESUME}"
+        )
 
 
 def _with_budget(saved: dict[str, Any], budget: list[str]) -> Config:
@@ -140,6 +151,11 @@ def _network(config: Config, echo: Echo) -> PolicyNetwork:
         network = dataclasses.replace(network, fused=fused and cxx_compiler() is not None)
     size = network.genome_layout.size
     check_memory(config.evolve, size)
+    if config.evolve.merge_rules and config.evolve.merge_rules[0] >= network.synapses:
+        raise UserError(
+            f"evolve.merge_rules starts at {config.evolve.merge_rules[0]:,} rules; the network has "
+            f"{network.synapses:,} synapses: merge into fewer rules than synapses"
+        )
     sizes = "-".join(map(str, network.sizes))
     model = f"Hebbian ({network.rule}, init {network.init})" if network.plastic else "static"
     update = ", fused rule update" if network.fused else ""
@@ -157,44 +173,42 @@ def _evolve(
     pause_at: int | None = None,
 ) -> None:
     """The generation loop: ask, evaluate over Ray, tell; record, score the centre held out,
-    keep the best member and centre, checkpoint; stop at the generations or the env-step budget,
-    or pause at the first held-out evaluation from ``pause_at`` env steps on."""
-    evaluator = RayEvaluator(config.task, network, num_workers)
-    problem = RolloutProblem(
-        network.genome_layout.size, evaluator, config.run.seed, config.evolve.seeding
-    )
-    searcher = make_searcher(config.evolve, problem, config.run.seed, network.genome_layout)
-    start, best_fitness, best_heldout = _restore(checkpoint, searcher, problem, run)
-    agent_meta = _agent_meta(config, network)
+    keep the best member and centre, merge rules when scheduled, checkpoint; stop at the
+    generations or the budget, or pause at the first held-out evaluation from ``pause_at`` on."""
+    stage = build_stage(config, network, num_workers)
+    start, best_fitness, best_heldout = _restore(checkpoint, stage, run)
     log = GenerationLog(run, config.evolve.generations, echo, start=start)
     env_steps = _env_steps(run, start)
-    heldout = HeldOutEvaluation(config, network, num_workers)
     heldout_start = None
-    if start == 0 and heldout.every:
-        heldout_start, best_heldout = _score_center(
-            heldout, searcher, run, best_heldout, agent_meta, generation=-1
-        )
+    if start == 0 and stage.heldout.every:
+        heldout_start, best_heldout = _score_center(stage, run, best_heldout, generation=-1)
+    merges = dict(config.evolve.merge_schedule())
 
     generation, record = start - 1, {}
     for generation in range(start, config.evolve.generations):
-        problem.generation = generation
+        stage.problem.generation = generation
         started = time.perf_counter()
-        searcher.step()
-        record = _record(config, generation, problem, searcher, time.perf_counter() - started)
+        stage.searcher.step()
+        elapsed = time.perf_counter() - started
+        record = _record(config, generation, stage.problem, stage.searcher, elapsed)
         steps = record["env_steps"]
         last = _is_last(config, generation, env_steps + steps)
         if heldout_start is not None:
             record["heldout_start"], heldout_start = heldout_start, None
-        if heldout.due(generation, last):
-            record["heldout"], best_heldout = _score_center(
-                heldout, searcher, run, best_heldout, agent_meta, generation
-            )
+        if stage.heldout.due(generation, last):
+            record["heldout"], best_heldout = _score_center(stage, run, best_heldout, generation)
+        best_fitness = _keep_best_member(run, stage, best_fitness, generation)
+        if generation + 1 in merges and not last:
+            stage, record["merge"] = _merge(config, stage, merges[generation + 1], num_workers)
         log.record(record)
-        best_fitness = _keep_best_member(
-            run, problem, searcher, best_fitness, agent_meta, generation
-        )
         save_checkpoint(
-            run.checkpoint_path, generation + 1, best_fitness, searcher, problem, best_heldout
+            run.checkpoint_path,
+            generation + 1,
+            best_fitness,
+            stage.searcher,
+            stage.problem,
+            best_heldout,
+            stage.network.assignment,
         )
         env_steps += steps
         if _pausing(pause_at, last, record, env_steps):
@@ -205,17 +219,26 @@ def _evolve(
             echo(f"env-step budget reached: {env_steps:,} steps in {generation + 1} generations")
             break
     log.close()
-    _save_center(run, searcher, {**agent_meta, "generation": generation}, record)
+    _save_center(run, stage, generation, record)
     echo(f"done: best fitness {best_fitness:.3f}; run directory {run.path}")
 
 
-def _save_center(
-    run: RunDirectory, searcher: Any, meta: dict[str, Any], record: dict[str, Any]
-) -> None:
+def _merge(config: Config, stage: Stage, rules: int, num_workers: int) -> tuple[Stage, dict]:
+    """The next stage of an evolve-and-merge run, and what its metrics record says of it: the
+    rules and genome size after the merge, and the merged centre on the held-out episodes."""
+    stage = merge_stage(config, stage, rules, num_workers)
+    merge = {"rules": stage.network.merged_rules, "genome": stage.network.genome_layout.size}
+    if stage.heldout.every:
+        merge["heldout"] = stage.heldout.evaluate(search_center(stage.searcher))["mean"]
+    return stage, merge
+
+
+def _save_center(run: RunDirectory, stage: Stage, generation: int, record: dict) -> None:
     """The final search centre as ``agents/center``, with its held-out score."""
+    meta = {**stage.agent_meta, "generation": generation}
     if "heldout" in record:  # the last generation is always evaluated
         meta["heldout"] = record["heldout"]["mean"]
-    save_agent(run.agent_path("center"), search_center(searcher).numpy(), meta)
+    save_agent(run.agent_path("center"), search_center(stage.searcher).numpy(), meta)
 
 
 def _is_last(config: Config, generation: int, env_steps: int) -> bool:
@@ -229,35 +252,24 @@ def _pausing(pause_at: int | None, last: bool, record: dict[str, Any], env_steps
 
 
 def _score_center(
-    heldout: HeldOutEvaluation,
-    searcher: Any,
-    run: RunDirectory,
-    best_heldout: float,
-    agent_meta: dict[str, Any],
-    generation: int,
+    stage: Stage, run: RunDirectory, best_heldout: float, generation: int
 ) -> tuple[dict[str, Any], float]:
     """The search centre on the held-out episodes, kept as ``best_center`` if it is the best so
     far; (its scores, the best held-out mean so far)."""
-    scores = heldout.evaluate(search_center(searcher))
-    best = _keep_best_center(
-        run, search_center(searcher), scores, best_heldout, agent_meta, generation
-    )
+    center = search_center(stage.searcher)
+    scores = stage.heldout.evaluate(center)
+    best = _keep_best_center(run, center, scores, best_heldout, stage.agent_meta, generation)
     return scores, best
 
 
-def _agent_meta(config: Config, network: PolicyNetwork) -> dict[str, Any]:
-    """What every agent file of the run says of itself: its task, network and run seed."""
-    return {"task": vars(config.task), "network": network.to_dict(), "run_seed": config.run.seed}
-
-
 def _restore(
-    checkpoint: dict[str, Any] | None, searcher: Any, problem: RolloutProblem, run: RunDirectory
+    checkpoint: dict[str, Any] | None, stage: Stage, run: RunDirectory
 ) -> tuple[int, float, float]:
     """(first generation to run, best member's fitness, best held-out mean) of a new run, or of
     a resumed one with its searcher and generators restored from ``checkpoint``."""
     if checkpoint is None:
         return 0, -np.inf, -np.inf
-    restore(checkpoint, searcher, problem)
+    restore(checkpoint, stage.searcher, stage.problem)
     start = checkpoint["generations_done"]
     run.truncate_metrics(start)  # a generation cut off after its metrics line runs again
     return start, checkpoint["best_fitness"], checkpoint.get("best_heldout", -np.inf)
@@ -290,26 +302,21 @@ def _record(
 
 
 def _keep_best_member(
-    run: RunDirectory,
-    problem: RolloutProblem,
-    searcher: Any,
-    best_fitness: float,
-    agent_meta: dict[str, Any],
-    generation: int,
+    run: RunDirectory, stage: Stage, best_fitness: float, generation: int
 ) -> float:
     """Save the generation's best member as ``best`` (with its episode seed) if it beats
     ``best_fitness``; return the best fitness so far."""
-    fitness = problem.last_result.fitness
+    fitness = stage.problem.last_result.fitness
     if not fitness.max() > best_fitness:
         return best_fitness
     best = int(fitness.argmax())
     meta = {
-        **agent_meta,
+        **stage.agent_meta,
         "fitness": float(fitness[best]),
         "generation": generation,
-        "episode_seed": problem.last_seeds[best],
+        "episode_seed": stage.problem.last_seeds[best],
     }
-    save_agent(run.agent_path("best"), searcher.population.values[best].numpy(), meta)
+    save_agent(run.agent_path("best"), stage.searcher.population.values[best].numpy(), meta)
     return float(fitness[best])
 
 

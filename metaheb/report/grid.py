@@ -80,6 +80,9 @@ def arm_label(config: dict[str, Any]) -> str:
     label = f"hebbian {network.get('rule', 'ABCD_lr')}"
     if network.get("bottleneck"):
         label += f" K={network['bottleneck']}"
+    merged = config.get("evolve", {}).get("merge_rules")
+    if merged:
+        label += f" merged to {merged[-1]}"
     if network.get("init", "uniform") != "uniform":
         label += f" init={network['init']}"
     if network.get("modulation", "none") != "none":

@@ -23,7 +23,7 @@ from metaheb.runs import atomic_write_bytes, heldout_curve
 from metaheb.sweep.figure import metric_by_key
 from metaheb.sweep.metric import run_metric
 from metaheb.sweep.spec import SweepSpec
-from metaheb.sweep.trial import SeedRun, SettingOutcome, setting_name
+from metaheb.sweep.trial import SeedRun, SettingOutcome, describe, setting_name, short
 from metaheb.tasks import fitness_unit
 
 
@@ -120,11 +120,7 @@ def _best(settings: list[dict[str, Any]], unit: str) -> str:
     if not ran:
         return "no setting has run to its budget yet"
     best = max(ran, key=lambda s: s["mean"])
-    return f"best setting {_keys(best['settings'])}: {best['mean']:.2f} {unit}"
-
-
-def _keys(setting: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in setting.items())
+    return f"best setting {describe(best['settings'])}: {best['mean']:.2f} {unit}"
 
 
 def _json_number(value: float) -> float | None:
@@ -151,7 +147,7 @@ def results_markdown(spec: SweepSpec, summary: dict[str, Any]) -> str:
         "|---|" + "---|" * (len(keys) + 4),
     ]
     for s in sorted(summary["settings"], key=_rank):
-        values = " | ".join(str(s["settings"][k]) for k in keys)
+        values = " | ".join(short(s["settings"][k]) for k in keys)
         pruned = "-" if s["pruned_at"] is None else f"at {s['pruned_at'] / 1e6:.2f}M"
         seeds = ", ".join(_fmt(v) for v in s["per_seed"])
         low, high = s["interval"]

@@ -25,7 +25,7 @@ from metaheb.evolve.evaluator import ray_session
 from metaheb.runs import atomic_write_bytes
 from metaheb.sweep.results import read_outcome, write_results
 from metaheb.sweep.spec import SweepSpec
-from metaheb.sweep.trial import SettingOutcome, run_setting
+from metaheb.sweep.trial import SettingOutcome, describe, run_setting
 
 Echo = Callable[[str], None]
 STUDY = "sweep"
@@ -62,7 +62,7 @@ def _run_settings(spec: SweepSpec, out: Path, study, retries: list, echo: Echo) 
         )
         while len(done := _finished_slots(study)) < spec.settings_total:
             slot, trial, setting = _next_setting(spec, study, done, retries)
-            echo(f"setting {slot + 1}/{spec.settings_total}: {_describe(setting)}")
+            echo(f"setting {slot + 1}/{spec.settings_total}: {describe(setting)}")
             outcome = run_setting(spec, slot, setting, out / "trials", _judge(trial), echo)
             _tell(study, trial, outcome)
             write_results(spec, out, _outcomes(spec, study, out))
@@ -221,7 +221,3 @@ def _outcomes(spec: SweepSpec, study, out: Path) -> list[SettingOutcome]:
         read_outcome(spec, slot, setting, pruned_at, out / "trials")
         for slot, (setting, pruned_at) in sorted(outcomes.items())
     ]
-
-
-def _describe(setting: dict[str, Any]) -> str:
-    return ", ".join(f"{key}={value}" for key, value in setting.items())

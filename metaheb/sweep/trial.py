@@ -57,16 +57,21 @@ class SettingOutcome:
 
 def setting_name(slot: int, setting: dict[str, Any]) -> str:
     """A folder name a person can read: ``t03-lr0.07-sigma0.1`` (the last part of each key)."""
-    parts = [f"{key.rsplit('.', 1)[-1]}{_short(value)}" for key, value in setting.items()]
+    parts = [f"{key.rsplit('.', 1)[-1]}{short(value)}" for key, value in setting.items()]
     return re.sub(r"[^A-Za-z0-9._+-]", "_", "-".join([f"t{slot:02d}", *parts]))
 
 
-def _short(value: Any) -> str:
+def short(value: Any) -> str:
+    """A setting's value as a person reads it: 4 significant digits, a list as ``128x64``."""
     if isinstance(value, float):
         return f"{value:.4g}"
     if isinstance(value, list):
-        return "x".join(map(_short, value))
+        return "x".join(map(short, value))
     return str(value)
+
+
+def describe(setting: dict[str, Any]) -> str:
+    return ", ".join(f"{key}={short(value)}" for key, value in setting.items())
 
 
 def run_setting(
