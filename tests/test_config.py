@@ -105,7 +105,7 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
 
     folder = Path(__file__).resolve().parents[1] / "envs" / "reproduce"
     arms = {path.stem: load_config(path) for path in sorted(folder.glob("ant-damage-*.toml"))}
-    names = ("hebbian", "static", "k16", "k64", "neuromod-both")
+    names = ("hebbian", "static", "k16", "k64", "neuromod-both", "merge")
     assert set(arms) == {f"ant-damage-{arm}" for arm in names}
     shared = {
         (json.dumps(vars(c.task), sort_keys=True), c.evolve.max_env_steps, c.evolve.popsize)
@@ -123,6 +123,10 @@ def test_the_reproduction_arms_share_bodies_episodes_and_budget():
     assert modulated.network.modulation == "both"
     assert dataclasses.replace(modulated.network, modulation="none") == hebbian.network
     assert modulated.evolve == hebbian.evolve
+    # The merging arm is the Hebbian arm with a merge schedule, and nothing else.
+    merging = arms["ant-damage-merge"]
+    assert merging.network == hebbian.network
+    assert dataclasses.replace(merging.evolve, merge_rules=[], merge_at=[]) == hebbian.evolve
 
 
 def test_metaheb_config_prints_every_key_as_a_config_file_of_the_defaults(tmp_path):
