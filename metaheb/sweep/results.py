@@ -97,6 +97,8 @@ def results_json(spec: SweepSpec, outcomes: list[SettingOutcome], unit: str) -> 
                 "interval": [_json_number(low), _json_number(high)],
                 "per_seed": [_json_number(run.metric) for run in outcome.runs],
                 "pruned_at": outcome.pruned_at,
+                "env_steps": sum(run.env_steps for run in outcome.runs),
+                "seconds": round(sum(run.seconds for run in outcome.runs), 1),
             }
         )
     return {
@@ -143,8 +145,9 @@ def results_markdown(spec: SweepSpec, summary: dict[str, Any]) -> str:
         "",
         f"**{summary['best'][0].upper()}{summary['best'][1:]}.**",
         "",
-        f"| setting | {' | '.join(keys)} | mean ({unit}) | 95% interval | per seed | pruned |",
-        "|---|" + "---|" * (len(keys) + 4),
+        f"| setting | {' | '.join(keys)} | mean ({unit}) | 95% interval | per seed | pruned "
+        "| env steps | minutes |",
+        "|---|" + "---|" * (len(keys) + 6),
     ]
     for s in sorted(summary["settings"], key=_rank):
         values = " | ".join(short(s["settings"][k]) for k in keys)
@@ -153,12 +156,14 @@ def results_markdown(spec: SweepSpec, summary: dict[str, Any]) -> str:
         low, high = s["interval"]
         lines.append(
             f"| t{s['setting']:02d} | {values} | {_fmt(s['mean'])} | "
-            f"[{_fmt(low)}, {_fmt(high)}] | {seeds} | {pruned} |"
+            f"[{_fmt(low)}, {_fmt(high)}] | {seeds} | {pruned} | {s['env_steps'] / 1e6:.2f}M | "
+            f"{s['seconds'] / 60:.1f} |"
         )
     lines += [
         "",
         "Settings ranked: those that ran to the budget first, by mean; a pruned setting's "
-        "numbers are its metric when it was stopped. The interval is over seeds.",
+        "numbers are its metric when it was stopped. The interval is over seeds; env steps and "
+        "minutes are the setting's training, summed over its seeds.",
         "",
         "![metric against each varied key](results.png)",
         "",
