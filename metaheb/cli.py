@@ -74,12 +74,17 @@ def train(args: tuple[str, ...]) -> None:
 @click.option("--episodes", default=5, show_default=True, help="Seeded episodes per morphology.")
 @click.option("--morphology", help="Test on this body instead (a name from envs/ant).")
 @click.option("--ablate", metavar="FRACTION@STEP", help="Zero this share of weights at STEP.")
+@click.option(
+    "--family",
+    help="Test on every body of a family: leg-length, many-bodies, leg-pairs or a family file.",
+)
 def evaluate(
     agent: str,
     overrides: tuple[str, ...],
     episodes: int,
     morphology: str | None,
     ablate: str | None,
+    family: str | None,
 ) -> None:
     """Fitness of a saved agent (a RUN_DIR's best, or an agent file), mean +- std per morphology.
 
@@ -91,13 +96,32 @@ def evaluate(
     from metaheb.evaluate import evaluate_agent, resolve_agent
 
     overrides = task_overrides(overrides, morphology, ablate)
-    result = evaluate_agent(resolve_agent(agent), overrides, episodes)
+    saved = resolve_agent(agent)
+    if family:
+        if morphology:
+            raise UserError("give --family or --morphology, not both")
+        from metaheb.families import family_overrides
+
+        folder = bodies_folder(Path(agent))
+        overrides += family_overrides(family, saved.meta["task"].get("name", "ant"), folder)
+    result = evaluate_agent(saved, overrides, episodes)
     for k, name in enumerate(result.morphologies):
         scores = result.fitness[:, k]
         click.echo(
             f"{name:<24} {scores.mean():9.3f} +- {scores.std():7.3f}  "
             f"({episodes} episodes: {' '.join(f'{x:.2f}' for x in scores)})"
         )
+
+
+def bodies_folder(agent: Path) -> Path:
+    """Where a family's bodies are kept: the agent's run directory (``RUN/bodies``)."""
+    from metaheb.runs import check_writable
+
+    run = agent if agent.is_dir() else agent.parent
+    if run.name == "agents":
+        run = run.parent
+    check_writable(run, "the agent's run directory (family bodies are written there)")
+    return run / "bodies"
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})

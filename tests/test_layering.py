@@ -20,6 +20,7 @@ LAYERS = {
     "runs": 2,
     "rollout": 3,
     "damage": 3,
+    "families": 3,
     "evolve": 4,
     "evaluate": 4,
     "replay": 4,
