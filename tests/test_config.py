@@ -88,6 +88,7 @@ def test_missing_and_broken_files(tmp_path):
 def test_every_preset_in_envs_is_a_valid_config():
     from pathlib import Path
 
+    from metaheb.families import load_family
     from metaheb.sweep import load_sweep
 
     presets = sorted((Path(__file__).resolve().parents[1] / "envs").rglob("*.toml"))
@@ -95,6 +96,8 @@ def test_every_preset_in_envs_is_a_valid_config():
     for preset in presets:
         if preset.parent.name == "sweeps":
             load_sweep(preset)  # a sweep file, its base config and every setting checked
+        elif preset.parent.name == "families":
+            load_family(str(preset))
         else:
             load_config(preset)
 
