@@ -194,6 +194,11 @@ def replay(
 @click.option("--ablation-step", type=int, help="Step of the ablation [default: mid-episode].")
 @click.option("--max-steps", type=int, help="Every episode's length [default: each run's own].")
 @click.option("--ray-address", default="", help="A Ray cluster (auto, ray://...) [local].")
+@click.option(
+    "--family",
+    help="Add every body of a family (leg-length, many-bodies, leg-pairs or a family file) and "
+    "each arm's robustness profile over it.",
+)
 def report(
     run_dirs: tuple[str, ...],
     out: str,
@@ -205,6 +210,7 @@ def report(
     ablation_step: int | None,
     max_steps: int | None,
     ray_address: str,
+    family: str | None,
 ) -> None:
     """Evaluate runs' agents on every morphology x weight ablation; write report.json/md/html.
 
@@ -229,6 +235,7 @@ def report(
         ablation_step=ablation_step,
         ray_config=RayConfig(address=ray_address),
         max_steps=max_steps,
+        family=family,
     )
     click.echo(f"report: {len(written)} files in {out} ({Path(out) / 'report.html'})")
 

@@ -186,14 +186,17 @@ def _scale_capsule(geom: ET.Element, body: ET.Element, scale: float) -> None:
             child.set("pos", " ".join(f"{v:g}" for v in new_end))
 
 
-def write_family(family: Family, task: str, folder: Path) -> Path:
+def write_family(family: Family, task: str, folder: Path, installed: bool = False) -> Path:
     """Write the family's bodies and the intact one into ``folder/<task>/<family>``; return it.
 
+    ``installed``: the task's installed bodies too (a report's runs name them as seen bodies).
     A body already there with the same text is left as it is (a cache a run or report keeps).
     """
     out = folder / task / family.name
     intact = morphology_path("intact", "", task)
     texts = {"intact": intact.read_text()}
+    if installed:
+        texts.update({p.stem: p.read_text() for p in intact.parent.glob("*.xml")})
     texts.update({body.name: body_xml(intact, body) for body in family.bodies})
     for name, text in texts.items():
         path = out / f"{name}.xml"

@@ -1,5 +1,7 @@
 """Body families: leg segments scaled from the intact MJCF, named by where the leg sits."""
 
+import json
+
 import mujoco
 import numpy as np
 import pytest
@@ -101,3 +103,67 @@ def test_evaluate_lists_every_body_of_a_family(tmp_path, local_ray):
     assert (run / "bodies" / "ant" / "leg-length" / "back_right_lower_x1.5.xml").is_file()
     bad = metaheb_cli("evaluate", str(run), "--family", "no-such-family")
     assert bad.returncode == 2 and "unknown body family 'no-such-family'" in bad.stderr
+
+
+FAMILY = """
+[[group]]
+legs = ["front_left", "back_right"]
+segment = "lower"
+scales = [0.5, 1.5]
+
+[[group]]
+legs = [["front_left", "front_right"]]
+segment = "upper"
+scales = [0.75]
+"""
+
+
+def test_a_family_report_draws_profiles_and_sums_each_arm_into_an_area(tmp_path, local_ray):
+    from metaheb.report import make_report
+
+    task = ["task.max_steps=40", "evolve.init_std=0.05"]
+    runs = [
+        train_small(tmp_path / "h1", *task, "run.seed=1"),
+        train_small(tmp_path / "h2", *task, "run.seed=2"),
+        train_small(tmp_path / "s", *task, "network.model=static"),
+    ]
+    family = tmp_path / "mine.toml"
+    family.write_text(FAMILY)
+    out = tmp_path / "report"
+    make_report([str(r) for r in runs], out, episodes=3, levels=[0.0], family=str(family))
+    report = json.loads((out / "report.json").read_text())
+    profile = report["family"]
+    assert [(p["legs"], p["segment"], p["scales"]) for p in profile["panels"]] == [
+        ("front_left", "lower", [0.5, 1.0, 1.5]),
+        ("back_right", "lower", [0.5, 1.0, 1.5]),
+        ("front_left+front_right", "upper", [0.75, 1.0]),
+    ]
+    assert set(report["morphologies"]) >= {"intact", "front_right_lower_x0.25"}  # installed too
+    # The Hebbian arm's area from the report's own episodes: per (run, episode), the trapezoid
+    # over each panel divided by its span, averaged over panels, then over units.
+    cells = {
+        (a["run"], c["morphology"]): c["fitness"]
+        for a in report["agents"]
+        for c in a["cells"]
+        if a["arm"] == "hebbian ABCD_lr"
+    }
+    units = []
+    for run in (str(runs[0]), str(runs[1])):
+        for episode in range(3):
+            per_panel = []
+            for panel in profile["panels"]:
+                y = [cells[(run, body)][episode] for body in panel["bodies"]]
+                x = panel["scales"]
+                per_panel.append(np.trapezoid(y, x) / (x[-1] - x[0]))
+            units.append(np.mean(per_panel))
+    hebbian, static = profile["arms"]
+    assert hebbian["area"] == pytest.approx(np.mean(units))
+    assert hebbian["interval"][0] <= hebbian["area"] <= hebbian["interval"][1]
+    (difference,) = profile["differences"]
+    assert difference["difference"] == pytest.approx(hebbian["area"] - static["area"])
+    assert (out / "figures" / "profile.png").is_file()
+    assert "## Robustness profiles: family mine" in (out / "report.md").read_text()
+    assert out / "bodies" / "ant" / "mine" / "front_left_upper_x0.75+front_right_upper_x0.75.xml"
+
+    with pytest.raises(UserError, match="include 0 in --ablation"):
+        make_report([str(runs[0])], tmp_path / "r2", levels=[0.5], family=str(family))

@@ -13,15 +13,18 @@ from pathlib import Path
 from metaheb.agent_names import AGENTS
 from metaheb.config import SEED_LIMIT, RayConfig, task_family
 from metaheb.errors import UserError
+from metaheb.families import FAMILY_TASKS, Family, load_family, write_family
 from metaheb.report.claim import claim
 from metaheb.report.documents import Grid, write_report
 from metaheb.report.grid import (
     LEVELS,
+    ReportAgent,
     evaluate_grid,
     grid_morphologies,
     load_report_agent,
     report_seeds,
 )
+from metaheb.report.profiles import family_profile
 from metaheb.report.stats import compare, compared_pairs, group_arms
 from metaheb.runs import check_writable
 from metaheb.tasks import TASKS
@@ -64,14 +67,20 @@ def make_report(
     ablation_step: int | None = None,
     ray_config: RayConfig | None = None,
     max_steps: int | None = None,
+    family: str | None = None,
 ) -> list[Path]:
     """Evaluate and write a report of ``run_dirs`` into ``out``; return the files written.
 
     ``max_steps``: every episode's length (burn-in included); None: each run's own training
-    episodes' (runs trained on short episodes are judged on the paper's 1000 with 1000)."""
+    episodes' (runs trained on short episodes are judged on the paper's 1000 with 1000).
+    ``family``: every body of that family too (``metaheb.families``, written under
+    ``out/bodies``), and each arm's robustness profile over it (``profiles``)."""
     _check_arguments(run_dirs, episodes, agent, seed, levels, ablation_step)
+    if family and 0.0 not in levels:
+        raise UserError("--family profiles read unablated episodes: include 0 in --ablation")
     check_writable(out, "--out")
     agents = [load_report_agent(run, agent) for run in run_dirs]
+    bodies = _family_bodies(family, agents, Path(out)) if family else None
     if max_steps is not None:
         if not max_steps > max(a.task.get("burn_in") or 0 for a in agents):
             raise UserError(f"--max-steps {max_steps} must be past every run's burn-in")
@@ -101,4 +110,24 @@ def make_report(
     arms = group_arms(results)
     pairs = compared_pairs(arms)
     comparisons = [c for arm, base in pairs for c in compare(arm, base)]
-    return write_report(Path(out), grid, results, arms, comparisons, claim(results, arms, pairs))
+    profile = family_profile(bodies, results, arms) if bodies else None
+    claimed = claim(results, arms, pairs)
+    return write_report(Path(out), grid, results, arms, comparisons, claimed, profile)
+
+
+def _family_bodies(name: str, agents: list[ReportAgent], out: Path) -> Family:
+    """The family, its bodies written beside the installed ones under ``out/bodies``, and every
+    run pointed at that folder (the runs' own bodies are among the installed ones)."""
+    family = load_family(name)
+    tasks = {a.task.get("name", "ant") for a in agents}
+    if len(tasks) > 1 or next(iter(tasks)) not in FAMILY_TASKS:
+        raise UserError(f"--family changes the Ant's legs: give Ant runs of one task, not {tasks}")
+    folder = write_family(family, next(iter(tasks)), out / "bodies", installed=True)
+    for a in agents:
+        if a.task.get("morphology_dir"):
+            raise UserError(
+                f"run {a.run!r} trained on bodies of its own folder: --family "
+                "generates bodies from the installed ones; report it without"
+            )
+        a.task["morphology_dir"] = str(folder.resolve())
+    return family

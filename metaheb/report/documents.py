@@ -19,6 +19,7 @@ from metaheb.report.claim import Claim
 from metaheb.report.claim_document import claim_blocks, claim_json
 from metaheb.report.figures import heatmap, learning_curves, recovery_curves
 from metaheb.report.grid import AgentResult
+from metaheb.report.profiles import FamilyProfile, profile_blocks, profile_json
 from metaheb.report.render import to_html, to_markdown
 from metaheb.report.stats import Arm, Comparison
 from metaheb.runs import atomic_write_bytes
@@ -347,13 +348,19 @@ def write_report(
     arms: list[Arm],
     comparisons: list[Comparison],
     claim: Claim,
+    profile: FamilyProfile | None = None,
 ) -> list[Path]:
     """Write report.json, the figures, report.md and report.html into ``out``; return them.
 
     Every file's bytes are made before the first is written, so a failure leaves nothing new.
+    ``profile``: a body family's robustness profiles, a section of their own.
     """
-    data = json.dumps(report_json(grid, results, arms, comparisons, claim), indent=1) + "\n"
+    document = report_json(grid, results, arms, comparisons, claim)
     blocks = report_blocks(grid, results, arms, comparisons, claim)
+    if profile is not None:
+        document["family"] = profile_json(profile)
+        blocks += profile_blocks(profile, grid.unit)
+    data = json.dumps(document, indent=1) + "\n"
     files = {Path("figures") / value.name: value.png for kind, value in blocks if kind == "figure"}
     files[Path("report.json")] = data.encode()
     files[Path("report.md")] = to_markdown(blocks).encode()
