@@ -254,12 +254,29 @@ def report(
     type=click.Path(dir_okay=False, path_type=Path),
     help="A pybullet report's short section goes to this page [default: results.md beside --out].",
 )
-def results(report_dir: Path, out: Path, summary: Path | None) -> None:
+@click.option(
+    "--section",
+    type=click.Choice(["family"]),
+    help="Write only this section of the page from the report (family: a report made with "
+    "--family), keeping the rest of the page.",
+)
+def results(report_dir: Path, out: Path, summary: Path | None, section: str | None) -> None:
     """Write the results page of a reproduction report (REPORT_DIR, made by metaheb report from
     runs of envs/reproduce/*.toml): the claim beside the paper, read from the numbers.
 
     Example: metaheb results runs/reproduce/report --out docs/results.md
     """
+    if section == "family":
+        import json
+
+        from metaheb.report.results_family import write_family_section
+
+        source = report_dir / "report.json"
+        if not source.is_file():
+            raise UserError(f"{source} does not exist: run metaheb report first")
+        for line in write_family_section(json.loads(source.read_text()), report_dir, out):
+            click.echo(line)
+        return
     from metaheb.report.results_page import write_results
 
     for line in write_results(report_dir, out, summary):

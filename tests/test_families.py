@@ -165,5 +165,15 @@ def test_a_family_report_draws_profiles_and_sums_each_arm_into_an_area(tmp_path,
     assert "## Robustness profiles: family mine" in (out / "report.md").read_text()
     assert out / "bodies" / "ant" / "mine" / "front_left_upper_x0.75+front_right_upper_x0.75.xml"
 
+    page = tmp_path / "docs" / "results.md"
+    page.parent.mkdir()
+    page.write_text("# Results\n\n## The claim\n\nkept as it is\n")
+    written = metaheb_cli("results", str(out), "--out", str(page), "--section", "family")
+    assert written.returncode == 0, written.stderr
+    text = page.read_text()
+    assert "## The claim\n\nkept as it is" in text
+    assert "## Robustness over a body family" in text and "hebbian ABCD_lr - static" in text
+    assert (page.parent / "figures" / "family" / "mine.png").is_file()
+
     with pytest.raises(UserError, match="include 0 in --ablation"):
         make_report([str(runs[0])], tmp_path / "r2", levels=[0.5], family=str(family))

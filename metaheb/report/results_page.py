@@ -22,6 +22,7 @@ from metaheb.config import read_toml
 from metaheb.errors import UserError
 from metaheb.report.claim import recovery_kind
 from metaheb.report.render import to_markdown
+from metaheb.report.results_family import FAMILY_SECTION
 from metaheb.report.results_summary import summarise
 from metaheb.report.results_tables import (
     UNSEEN,
@@ -194,8 +195,9 @@ def other_page(units: Units, folder: Path) -> list[tuple[str, str]]:
 
 BULLET_SECTION = "In pybullet's Ant, the paper's simulator"
 # Sections of the MuJoCo page that others write: the pybullet reproduction's summary (this script,
-# from a pybullet report) and the CarRacing curves (scripts/bench_learning.py).
-KEPT_SECTIONS = (BULLET_SECTION, "CarRacing")
+# from a pybullet report), the CarRacing curves (scripts/bench_learning.py) and the body family's
+# profiles (metaheb results --section family).
+KEPT_SECTIONS = (BULLET_SECTION, "CarRacing", FAMILY_SECTION)
 
 
 def bullet_section(report: dict, configs: list[dict], page_name: str) -> str:

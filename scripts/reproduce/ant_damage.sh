@@ -17,7 +17,9 @@
 # pip install -e .[bullet]), SEEDS (Hebbian arm, default "0 1 2"), STATIC_SEEDS (SEEDS),
 # BOTTLENECK_SEEDS ("0"), NEUROMOD_SEEDS ("0"), MERGE_SEEDS (evolve and merge, "0"), OUT
 # (runs/reproduce, runs/reproduce-bullet), REPORT_SEEDS (episodes per report cell, 20), RESULTS
-# (the page written from the report, docs/results.md; docs/results-bullet.md with SIM=bullet).
+# (the page written from the report, docs/results.md; docs/results-bullet.md with SIM=bullet),
+# FAMILY (a body family every arm is profiled over, default leg-length; empty: none) and
+# FAMILY_SEEDS (its episodes per body, 10).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$root"
@@ -71,4 +73,10 @@ shopt -s nullglob  # an arm not run (e.g. SEEDS="") is left out of the report
     --json "$out/report/summary.json"
 [[ $sim == mujoco ]] && page=docs/results.md || page=docs/results-bullet.md
 "$metaheb" results "$out/report" --out "${RESULTS:-$page}"
+if [[ -n ${FAMILY-leg-length} ]]; then  # each arm's robustness profile over a body family
+    "$metaheb" report "$out"/ant-damage-{hebbian,static,k16,k64,neuromod-both,merge}-s* \
+        --out "$out/report-family" --agent best_center --seeds "${FAMILY_SEEDS:-10}" \
+        --max-steps 1000 --ablation 0 --family "${FAMILY-leg-length}"
+    "$metaheb" results "$out/report-family" --out "${RESULTS:-$page}" --section family
+fi
 echo "report: $out/report/report.md"
