@@ -66,15 +66,25 @@ def saved_task(agent: Agent) -> dict:
     return task
 
 
-def agent_setup(agent: Agent, overrides: list[str]) -> tuple[Task, PolicyNetwork]:
-    """The agent's own task with ``task.*`` overrides applied, and its network."""
+def agent_setup(
+    agent: Agent, overrides: list[str], tasks: dict[str, Task] | None = None
+) -> tuple[Task, PolicyNetwork]:
+    """The agent's own task with ``task.*`` overrides applied, and its network.
+
+    ``tasks``: a process's tasks by config, reused (a body compiles and its environments are
+    built once per process, whichever agent runs on it next)."""
     for item in overrides:
         if not item.startswith("task."):
             raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
     saved = {"task": saved_task(agent)}
     config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
-    task, network = make_task(config), PolicyNetwork.from_dict(agent.meta["network"])
+    task = tasks.get(repr(config)) if tasks is not None else None
+    if task is None:
+        task = make_task(config)
+        if tasks is not None:
+            tasks[repr(config)] = task
+    network = PolicyNetwork.from_dict(agent.meta["network"])
     check_encoder(network.encoder, task)
     inputs = FEATURES.get(network.encoder, task.obs_dim)
     if (network.sizes[0], network.sizes[-1]) != (inputs, task.act_dim):
