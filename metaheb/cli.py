@@ -334,20 +334,21 @@ def runs(out_dir: str) -> None:
     if not rows:
         click.echo(f"no runs in {out_dir}")
         return
+    width = max(40, 2 + max(len(row["name"]) for row in rows))
     click.echo(
-        f"{'run':<40}{'status':<10}{'generations':>12}{'held-out last':>15}{'best':>9}"
+        f"{'run':<{width}}{'status':<10}{'generations':>12}{'held-out last':>15}{'best':>9}"
         f"{'best member':>13}  {'unit':<7}search"
     )
     for row in rows:
         if row["status"] == "damaged":
-            click.echo(f"{row['name']:<40}{'damaged':<10}  {row['problem']}")
+            click.echo(f"{row['name']:<{width}}{'damaged':<10}  {row['problem']}")
             continue
         last, best, member = (
             "-" if row[key] is None else f"{row[key]:.2f}"
             for key in ("heldout_last", "heldout_best", "best")
         )
         click.echo(
-            f"{row['name']:<40}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
+            f"{row['name']:<{width}}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
             f"{last:>15}{best:>9}{member:>13}  {row['unit']:<7}{row['search']}"
         )
 
