@@ -45,6 +45,10 @@ class ArmProfile:
     area: float
     interval: tuple[float, float]
     units: np.ndarray  # the area of each (run, episode) unit
+    # The area over the intact body's distance: how much of its gait the arm keeps across the
+    # family, whatever its gait's length (a paired bootstrap over units, as the claim's ratios).
+    relative: float = math.nan
+    relative_interval: tuple[float, float] = (math.nan, math.nan)
 
 
 @dataclass
@@ -98,9 +102,17 @@ def _arm_profile(arm: Arm, results: list[AgentResult], shown: list[Panel]) -> Ar
         for panel in shown
     }
     units = np.mean([_areas(distance[p.title], p.scales) for p in shown], axis=0)
-    interval = _interval(units)
+    intact = np.concatenate([m.cell("intact", 0.0).fitness for m in members])
     means = {title: [float(v) for v in d.mean(axis=0)] for title, d in distance.items()}
-    return ArmProfile(arm.label, len(members), means, float(units.mean()), interval, units)
+    profile = ArmProfile(
+        arm.label, len(members), means, float(units.mean()), _interval(units), units
+    )
+    if intact.mean() > 0 and len(units) >= 2:
+        profile.relative = float(units.mean() / intact.mean())
+        profile.relative_interval = percentile_interval(
+            (units, intact), lambda a, b, axis=-1: a.mean(axis=axis) / b.mean(axis=axis), True
+        )
+    return profile
 
 
 def _areas(distance: np.ndarray, scales: list[float]) -> np.ndarray:
@@ -161,7 +173,13 @@ def profile_blocks(profile: FamilyProfile, unit: str) -> list:
 
     bodies = sum(len(panel.bodies) - 1 for panel in profile.panels)
     rows = [
-        [a.arm, str(a.runs), fmt(a.area), f"[{fmt(a.interval[0])}, {fmt(a.interval[1])}]"]
+        [
+            a.arm,
+            str(a.runs),
+            fmt(a.area),
+            f"[{fmt(a.interval[0])}, {fmt(a.interval[1])}]",
+            f"{fmt(a.relative)} [{fmt(a.relative_interval[0])}, {fmt(a.relative_interval[1])}]",
+        ]
         for a in profile.arms
     ]
     differences = [
@@ -181,7 +199,7 @@ def profile_blocks(profile: FamilyProfile, unit: str) -> list:
             f"({unit}); 95% percentile bootstrap over (run, episode) units.",
         ),
         ("figure", FigureBlock("profile.png", profile_figure(profile, unit), "profiles")),
-        ("table", Table(["arm", "runs", f"area ({unit})", "95% CI"], rows)),
+        ("table", Table(["arm", "runs", f"area ({unit})", "95% CI", "area / intact"], rows)),
     ]
     if differences:
         blocks.append(
@@ -209,6 +227,8 @@ def profile_json(profile: FamilyProfile) -> dict:
                 "means": a.means,
                 "area": number(a.area),
                 "interval": [number(v) for v in a.interval],
+                "relative": number(a.relative),
+                "relative_interval": [number(v) for v in a.relative_interval],
             }
             for a in profile.arms
         ],

@@ -45,9 +45,15 @@ def family_blocks(report: dict, figure: str, report_dir: str) -> list[Any]:
     steps = report["agents"][0]["max_steps"]
     seen = ", ".join(sorted(set(report["agents"][0]["seen"])))
     areas = Table(
-        ["arm", "runs", f"area ({unit})", "95% CI"],
+        ["arm", "runs", f"area ({unit})", "95% CI", "area / intact [95% CI]"],
         [
-            [a["arm"], str(a["runs"]), fmt(a["area"]), _interval(a["interval"])]
+            [
+                a["arm"],
+                str(a["runs"]),
+                fmt(a["area"]),
+                _interval(a["interval"]),
+                f"{fmt(a.get('relative'))} {_interval(a.get('relative_interval', [None, None]))}",
+            ]
             for a in family["arms"]
         ],
     )
@@ -61,7 +67,9 @@ def family_blocks(report: dict, figure: str, report_dir: str) -> list[Any]:
             f"... --family {family['name']} --ablation 0`). The runs trained on: {seen} "
             "(ringed in the figure). A profile's area is the mean distance over each panel's "
             "scale range (the intact body at scale 1 included), averaged over the panels; its "
-            "interval is a 95% percentile bootstrap over (run, episode) units.",
+            "interval is a 95% percentile bootstrap over (run, episode) units. Area / intact "
+            "divides it by the arm's distance on the intact body (a paired bootstrap): how much "
+            "of its own gait an arm keeps across the family, whatever that gait's length.",
         ),
         ("p", f"![robustness profiles, family {family['name']}]({figure})"),
         ("table", areas),
