@@ -20,7 +20,7 @@ from metaheb.runs import read_metrics
 from metaheb.sweep import load_sweep
 from metaheb.sweep.metric import metric_value
 from metaheb.sweep.spec import Metric
-from metaheb.sweep.study import _distributions, _next_setting, run_sweep
+from metaheb.sweep.study import _claim_folder, _distributions, _next_setting, run_sweep
 from metaheb.sweep.trial import run_setting
 from tests.conftest import metaheb_cli
 from tests.test_resume import comparable
@@ -256,6 +256,12 @@ def test_bad_sweeps_on_the_command_line_exit_2_with_one_line(tmp_path):
 
 def test_a_folder_holds_one_sweep(tmp_path, local_ray):
     spec = load_sweep(write(tmp_path / "tiny.toml", TINY_SWEEP.replace("[0, 1]", "[0]")))
+    _claim_folder(spec, tmp_path / "mine")
+    # The same sweep on fewer Ray workers is the same sweep (a seed fixes a run whatever the
+    # workers); any other override makes another one.
+    _claim_folder(load_sweep(spec.path, ["ray.num_workers=1"]), tmp_path / "mine")
+    with pytest.raises(UserError, match="holds another sweep"):
+        _claim_folder(load_sweep(spec.path, ["evolve.sigma=0.2"]), tmp_path / "mine")
     (tmp_path / "sweep").mkdir()
     (tmp_path / "sweep" / "sweep.json").write_text(json.dumps({"seeds": [7]}))
     with pytest.raises(UserError, match="holds another sweep"):

@@ -73,16 +73,20 @@ def _claim_folder(spec: SweepSpec, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     record = out / "sweep.json"
     mine = spec.to_json()
-    if record.is_file():
-        theirs = json.loads(record.read_text())
-        if {k: v for k, v in theirs.items() if k != "path"} != {
-            k: v for k, v in mine.items() if k != "path"
-        }:
-            raise UserError(
-                f"{out} holds another sweep (its sweep.json differs from this file and its "
-                "overrides): give --out a new folder, or rerun the same sweep to finish it"
-            )
+    if record.is_file() and _identity(json.loads(record.read_text())) != _identity(mine):
+        raise UserError(
+            f"{out} holds another sweep (its sweep.json differs from this file and its "
+            "overrides): give --out a new folder, or rerun the same sweep to finish it"
+        )
     atomic_write_bytes(record, json.dumps(mine, indent=1).encode())
+
+
+def _identity(spec: dict[str, Any]) -> dict[str, Any]:
+    """What makes two sweeps the same: all but where the file sits and how many Ray workers run
+    it (a seed fixes a run whatever the workers, so a sweep may finish on another cluster)."""
+    same = {key: value for key, value in spec.items() if key != "path"}
+    same["overrides"] = [o for o in spec.get("overrides", []) if not o.startswith("ray.")]
+    return same
 
 
 def _pruner(spec: SweepSpec):
