@@ -2,6 +2,7 @@
 evolution, the searcher going on over the shared rules; exact across a merge and a resume."""
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -177,3 +178,29 @@ def test_merging_into_as_many_rules_as_synapses_is_refused(tmp_path):
     config = load_config(None, [*SMALL, f"run.out_dir={tmp_path}", "evolve.merge_rules=[288, 10]"])
     with pytest.raises(UserError, match="fewer rules than synapses"):
         train(config, echo=lambda line: None)
+
+
+def test_a_merged_run_is_reported_as_its_own_arm_beside_per_synapse_rules(tmp_path, local_ray):
+    from metaheb.report import make_report
+
+    overrides = [*SMALL, f"run.out_dir={tmp_path}"]
+    merged = train(load_config(None, [*overrides, "run.name=m"]), echo=lambda line: None)
+    plain = [o for o in overrides if not o.startswith("evolve.merge")]
+    per_synapse = train(load_config(None, [*plain, "run.name=p"]), echo=lambda line: None)
+    out = tmp_path / "report"
+    make_report(
+        [str(merged), str(per_synapse)],
+        out,
+        episodes=2,
+        morphologies=["intact"],
+        levels=[0.0],
+        agent="center",
+    )
+    report = json.loads((out / "report.json").read_text())
+    assert [arm["arm"] for arm in report["arms"]] == [
+        "hebbian ABCD_lr merged to 10",
+        "hebbian ABCD_lr",
+    ]
+    assert {(c["arm"], c["baseline"]) for c in report["comparisons"]} == {
+        ("hebbian ABCD_lr merged to 10", "hebbian ABCD_lr")
+    }

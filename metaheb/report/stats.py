@@ -78,13 +78,14 @@ def group_arms(results: list[AgentResult]) -> list[Arm]:
 
 
 def compared_pairs(arms: list[Arm]) -> list[tuple[Arm, Arm]]:
-    """(arm, baseline): plastic against static; a bottleneck against per-synapse rules and a
-    modulated arm against the same rules unmodulated (the label before " K=" or " modulated")."""
+    """(arm, baseline): plastic against static; a bottleneck or merged arm against per-synapse
+    rules and a modulated arm against the same rules unmodulated (the label before " K=",
+    " merged" or " modulated")."""
     static = [a for a in arms if a.label == "static"]
     plastic = [a for a in arms if a.label != "static"]
     pairs = [(arm, base) for base in static for arm in plastic]
     for arm in plastic:
-        for marker in (" K=", " modulated"):
+        for marker in (" K=", " merged", " modulated"):
             if marker in arm.label:
                 plain = arm.label.split(marker)[0]
                 pairs += [(arm, base) for base in plastic if base.label == plain]
