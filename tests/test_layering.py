@@ -27,6 +27,7 @@ LAYERS = {
     "report": 4,
     "sweep": 4,
     "cli": 5,
+    "cli_info": 5,
 }
 
 
