@@ -11,7 +11,8 @@ from matplotlib.figure import Figure  # no pyplot: no global state, no display b
 from metaheb.report.grid import CURVE_EVERY, AgentResult
 
 
-def _png(figure: Figure) -> bytes:
+def png_bytes(figure: Figure) -> bytes:
+    """A figure as PNG bytes, laid out tight, with no software stamp: same figure, same bytes."""
     buffer = io.BytesIO()
     figure.tight_layout()
     figure.savefig(buffer, format="png", dpi=90, metadata={"Software": None})
@@ -53,7 +54,7 @@ def heatmap(
     axis.set_xlabel(f"weights ablated at step {result.ablation_step}")
     axis.set_title(f"{result.agent.name} ({result.agent.arm})", fontsize=9)
     figure.colorbar(image, ax=axis, label="fitness (distance)")
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def recovery_curves(
@@ -87,7 +88,7 @@ def recovery_curves(
         axis.axis("off")
     axes.flat[0].legend(fontsize=7)
     figure.suptitle(title, fontsize=10)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def learning_curves(
@@ -118,4 +119,4 @@ def learning_curves(
     axis.set_title(title, fontsize=10)
     if colours:
         axis.legend(fontsize=8)
-    return _png(figure)
+    return png_bytes(figure)

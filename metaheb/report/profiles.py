@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 
 from metaheb.families import Family, FamilyBody
 from metaheb.report.claim import percentile_interval
-from metaheb.report.figures import _png
+from metaheb.report.figures import png_bytes
 from metaheb.report.grid import AgentResult
 from metaheb.report.stats import Arm, compared_pairs
 
@@ -163,7 +163,7 @@ def profile_figure(profile: FamilyProfile, unit: str) -> bytes:
         axis.set_ylabel(f"distance ({unit})")
     axes[0].legend(fontsize=7)
     figure.suptitle(f"family {profile.family}: mean distance per body (ring: a seen body)", size=10)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def profile_blocks(profile: FamilyProfile, unit: str) -> list:

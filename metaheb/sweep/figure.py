@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from matplotlib.figure import Figure
 
-from metaheb.report.figures import _png
+from metaheb.report.figures import png_bytes
 from metaheb.sweep.spec import SweepSpec
 from metaheb.sweep.trial import SettingOutcome
 
@@ -41,7 +41,7 @@ def metric_by_key(spec: SweepSpec, outcomes: list[SettingOutcome], unit: str) ->
         axis.set_xlabel(key)
         axis.set_ylabel(f"metric ({unit})")
     figure.suptitle(f"sweep {spec.path.stem}: dots runs (hollow: pruned), x setting mean", size=9)
-    return _png(figure)
+    return png_bytes(figure)
 
 
 def _positions(spec: SweepSpec, key: str, outcomes: list[SettingOutcome]):
