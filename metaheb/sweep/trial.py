@@ -23,7 +23,7 @@ import numpy as np
 from metaheb.errors import RunStopped
 from metaheb.evolve.trainer import resume, train
 from metaheb.runs import read_metrics
-from metaheb.sweep.metric import heldout_points, metric_value
+from metaheb.sweep.metric import heldout_points, run_metric
 from metaheb.sweep.spec import SweepSpec
 
 Echo = Callable[[str], None]
@@ -114,14 +114,10 @@ def _advance(
         except RunStopped as err:
             run.stopped = str(err)
             echo(f"  {run.path.name}: stopped: {err}")
-    records = read_metrics(run.path)
-    points = heldout_points(records, spec.metric)
-    run.metric = metric_value(points, spec.metric)
-    run.env_steps = sum(record["env_steps"] for record in records)
-    run.seconds = sum(record["seconds"] for record in records)
+    run.metric, run.env_steps, run.seconds = run_metric(run.path, spec.metric)
     echo(
         f"  {run.path.name}: {run.env_steps / 1e6:.2f}M env steps, {run.seconds:.0f} s, "
-        f"held-out {points[-1][1] if points else math.nan:.2f}, metric {run.metric:.2f}"
+        f"metric {run.metric:.2f}"
     )
 
 
