@@ -33,12 +33,16 @@ import numpy as np
 from gymnasium.envs.box2d.car_racing import CarRacing
 
 from metaheb.config import TaskConfig
+from metaheb.tasks.area_resize import CompiledAreaResize
 from metaheb.tasks.carracing_render import FastCarRacing
 from metaheb.tasks.early_stop import NegativeRun
 from metaheb.tasks.frames import OwnRendering
 
 CROP = (slice(0, 84), slice(6, 90))
 SIZE = 84
+# OpenCV's area resize compiled for a batch, once a process has drawn enough frames (the same
+# bits; metaheb.tasks.area_resize).
+COMPILED_RESIZE = CompiledAreaResize()
 
 
 class _FrameHold:
@@ -121,7 +125,10 @@ def frames(observations: list[np.ndarray], preprocess: str = "resize") -> np.nda
 
     The array is a view of (84, 84, n, 3) memory, each pixel's channels of all frames side by
     side: the layout the encoder's grouped convolution reads (``metaheb.encoders``), so no
-    transposing copy is made on the way."""
+    transposing copy is made on the way. A process that has drawn many frames resizes them with
+    OpenCV's arithmetic compiled for the batch (``COMPILED_RESIZE``): the same values."""
+    if preprocess == "resize" and COMPILED_RESIZE.ready(len(observations)):
+        return COMPILED_RESIZE(observations)
     if preprocess == "crop":
         pixels = [obs[CROP] for obs in observations]
     else:
