@@ -227,16 +227,19 @@ class RunDirectory:
 def metrics_line(record: dict[str, Any]) -> str:
     """One record as strict JSON (RFC 8259, which has no NaN or Infinity): a number that is not
     finite is written as null; the record counts its non-finite values beside them."""
-    return json.dumps(_finite_or_null(record), separators=(",", ":"), allow_nan=False) + "\n"
+    return json.dumps(finite_or_null(record), separators=(",", ":"), allow_nan=False) + "\n"
 
 
-def _finite_or_null(value: Any) -> Any:
+def finite_or_null(value: Any) -> Any:
+    """``value`` with every non-finite float (in dicts, lists and tuples too) made None: what
+    strict JSON, which has no NaN or Infinity, can hold. Every JSON metaheb writes goes through
+    it."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {key: _finite_or_null(item) for key, item in value.items()}
+        return {key: finite_or_null(item) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_finite_or_null(item) for item in value]
+        return [finite_or_null(item) for item in value]
     return value
 
 

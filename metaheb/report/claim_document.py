@@ -16,10 +16,7 @@ from metaheb.report.claim import (
     recovery_kind,
     window_pair,
 )
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value  # JSON has no NaN
+from metaheb.runs import finite_or_null
 
 
 def claim_json(claim: Claim) -> dict[str, Any]:
@@ -32,8 +29,8 @@ def claim_json(claim: Claim) -> dict[str, Any]:
                 "unseen": r.unseen,
                 "seen_mean": r.seen_mean,
                 "unseen_mean": r.unseen_mean,
-                "ratio": _number(r.value),
-                "interval": [_number(r.low), _number(r.high)],
+                "ratio": finite_or_null(r.value),
+                "interval": [finite_or_null(r.low), finite_or_null(r.high)],
             }
             for r in claim.ratios
         ],
@@ -42,9 +39,9 @@ def claim_json(claim: Claim) -> dict[str, Any]:
                 "arm": d.arm,
                 "baseline": d.baseline,
                 "unseen": d.unseen,
-                "difference": _number(d.value),
-                "interval": [_number(d.low), _number(d.high)],
-                "p_value": _number(d.p_value),
+                "difference": finite_or_null(d.value),
+                "interval": [finite_or_null(d.low), finite_or_null(d.high)],
+                "p_value": finite_or_null(d.p_value),
             }
             for d in claim.differences
         ],

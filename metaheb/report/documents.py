@@ -22,7 +22,7 @@ from metaheb.report.grid import AgentResult
 from metaheb.report.profiles import FamilyProfile, profile_blocks, profile_json
 from metaheb.report.render import to_html, to_markdown
 from metaheb.report.stats import Arm, Comparison
-from metaheb.runs import atomic_write_bytes
+from metaheb.runs import atomic_write_bytes, finite_or_null
 
 REPORT_FORMAT = "metaheb-report"
 REPORT_VERSION = 1
@@ -37,10 +37,6 @@ class Grid:
     seeds: list[int]
     agent: str  # a key of runs.AGENTS
     unit: str = "m"  # the fitness's unit (the task's): metres, or pybullet's a.u.
-
-
-def _number(value: float) -> float | None:
-    return None if math.isnan(value) else value  # JSON has no NaN
 
 
 def report_json(
@@ -67,8 +63,8 @@ def report_json(
                 "baseline": c.baseline,
                 "morphology": c.morphology,
                 "level": c.level,
-                "difference": _number(c.difference),
-                "p_value": _number(c.p_value),
+                "difference": finite_or_null(c.difference),
+                "p_value": finite_or_null(c.p_value),
             }
             for c in comparisons
         ],
@@ -89,19 +85,19 @@ def _agent_json(r: AgentResult) -> dict[str, Any]:
         "ablation_step": r.ablation_step,
         "training": {
             "env_steps": r.agent.training.env_steps,
-            "seconds": _number(r.agent.training.seconds),
+            "seconds": finite_or_null(r.agent.training.seconds),
             "generations": r.agent.training.generations,
             "heldout": [
-                [steps, _number(mean), _number(std)] for steps, mean, std in r.agent.training.points
+                finite_or_null([steps, mean, std]) for steps, mean, std in r.agent.training.points
             ],
         },
         "cells": [
             {
                 "morphology": c.morphology,
                 "level": c.level,
-                "fitness": [_number(f) for f in c.fitness],
+                "fitness": [finite_or_null(f) for f in c.fitness],
                 "steps": c.steps,
-                "curve": [_number(v) for v in c.curve],
+                "curve": [finite_or_null(v) for v in c.curve],
             }
             for c in r.cells
         ],
@@ -117,9 +113,9 @@ def _arm_json(arm: Arm) -> dict[str, Any]:
             {
                 "morphology": c.morphology,
                 "level": c.level,
-                "mean": _number(c.mean),
-                "std": _number(c.std),
-                "run_means": [_number(m) for m in c.run_means],
+                "mean": finite_or_null(c.mean),
+                "std": finite_or_null(c.std),
+                "run_means": [finite_or_null(m) for m in c.run_means],
             }
             for c in arm.cells
         ],

@@ -23,6 +23,7 @@ from metaheb.report.claim import percentile_interval
 from metaheb.report.figures import png_bytes
 from metaheb.report.grid import AgentResult
 from metaheb.report.stats import Arm, compared_pairs
+from metaheb.runs import finite_or_null
 
 
 @dataclass
@@ -211,9 +212,6 @@ def profile_blocks(profile: FamilyProfile, unit: str) -> list:
 def profile_json(profile: FamilyProfile) -> dict:
     """report.json's ``family`` entry: panels, each arm's profile and area, the differences."""
 
-    def number(value: float) -> float | None:
-        return None if math.isnan(value) else value
-
     return {
         "name": profile.family,
         "panels": [
@@ -225,10 +223,10 @@ def profile_json(profile: FamilyProfile) -> dict:
                 "arm": a.arm,
                 "runs": a.runs,
                 "means": a.means,
-                "area": number(a.area),
-                "interval": [number(v) for v in a.interval],
-                "relative": number(a.relative),
-                "relative_interval": [number(v) for v in a.relative_interval],
+                "area": finite_or_null(a.area),
+                "interval": [finite_or_null(v) for v in a.interval],
+                "relative": finite_or_null(a.relative),
+                "relative_interval": [finite_or_null(v) for v in a.relative_interval],
             }
             for a in profile.arms
         ],
@@ -236,8 +234,8 @@ def profile_json(profile: FamilyProfile) -> dict:
             {
                 "arm": d.arm,
                 "baseline": d.baseline,
-                "difference": number(d.difference),
-                "interval": [number(v) for v in d.interval],
+                "difference": finite_or_null(d.difference),
+                "interval": [finite_or_null(v) for v in d.interval],
             }
             for d in profile.differences
         ],

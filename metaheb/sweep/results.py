@@ -19,7 +19,7 @@ import numpy as np
 from metaheb.config import load_config
 from metaheb.report.claim import percentile_interval
 from metaheb.report.figures import learning_curves
-from metaheb.runs import atomic_write_bytes, heldout_curve
+from metaheb.runs import atomic_write_bytes, finite_or_null, heldout_curve
 from metaheb.sweep.figure import metric_by_key
 from metaheb.sweep.metric import run_metric
 from metaheb.sweep.spec import SweepSpec
@@ -126,7 +126,7 @@ def _best(settings: list[dict[str, Any]], unit: str) -> str:
 
 
 def _json_number(value: float) -> float | None:
-    return round(float(value), 4) if math.isfinite(value) else None
+    return finite_or_null(round(float(value), 4))
 
 
 def results_markdown(spec: SweepSpec, summary: dict[str, Any]) -> str:
