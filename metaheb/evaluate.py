@@ -22,7 +22,7 @@ from metaheb.networks import PolicyNetwork, check_encoder
 from metaheb.rollout import evaluate_batch
 from metaheb.runs import Agent, load_agent
 from metaheb.seeding import episode_seeds
-from metaheb.tasks import Task, make_task
+from metaheb.tasks import Task, make_task, process_task
 
 EVALUATION = 2**32 - 1  # the "generation" coordinate of evaluation seeds: never a training one
 
@@ -67,23 +67,19 @@ def saved_task(agent: Agent) -> dict:
 
 
 def agent_setup(
-    agent: Agent, overrides: list[str], tasks: dict[str, Task] | None = None
+    agent: Agent, overrides: list[str], reuse: bool = False
 ) -> tuple[Task, PolicyNetwork]:
     """The agent's own task with ``task.*`` overrides applied, and its network.
 
-    ``tasks``: a process's tasks by config, reused (a body compiles and its environments are
-    built once per process, whichever agent runs on it next)."""
+    ``reuse``: the process's task for that config (``tasks.process_task``), so that a report
+    worker compiles a body and builds its environments once, whichever agent runs next."""
     for item in overrides:
         if not item.startswith("task."):
             raise UserError(f"only task.* settings can change for a saved agent, not {item!r}")
     saved = {"task": saved_task(agent)}
     config = config_from_dict(apply_overrides(saved, overrides)).task
     torch.set_num_threads(1)
-    task = tasks.get(repr(config)) if tasks is not None else None
-    if task is None:
-        task = make_task(config)
-        if tasks is not None:
-            tasks[repr(config)] = task
+    task = process_task(config) if reuse else make_task(config)
     network = PolicyNetwork.from_dict(agent.meta["network"])
     check_encoder(network.encoder, task)
     inputs = FEATURES.get(network.encoder, task.obs_dim)

@@ -24,9 +24,7 @@ from metaheb.config import RayConfig, TaskConfig
 from metaheb.errors import UserError
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import BatchResult, evaluate_batch
-from metaheb.tasks import make_task
-
-_TASKS: dict[str, object] = {}  # per worker process: environments are built once and reused
+from metaheb.tasks import process_task
 
 
 @ray.remote(num_cpus=1, max_retries=3)
@@ -34,10 +32,7 @@ def evaluate_batch_remote(
     task_config: TaskConfig, network: PolicyNetwork, genomes: np.ndarray, seeds: list[int]
 ) -> BatchResult:
     torch.set_num_threads(1)  # one worker per core; Ray leaves torch's intra-op pool at all cores
-    key = repr(task_config)
-    if key not in _TASKS:
-        _TASKS[key] = make_task(task_config)
-    result = evaluate_batch(_TASKS[key], network, torch.tensor(genomes), seeds)
+    result = evaluate_batch(process_task(task_config), network, torch.tensor(genomes), seeds)
     result.nodes = [ray.get_runtime_context().get_node_id()] * len(seeds)
     return result
 

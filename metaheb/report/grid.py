@@ -149,9 +149,6 @@ def report_seeds(seed: int, count: int) -> list[int]:
     return episode_seeds(seed, EVALUATION, range(count))
 
 
-_TASKS: dict[str, Any] = {}  # per worker process: a body compiles once, whatever agent runs next
-
-
 @ray.remote(num_cpus=1, max_retries=3)
 def _evaluate_cell_remote(
     agent: Agent, morphology: str, level: float, ablation_step: int, seeds: list[int]
@@ -163,7 +160,7 @@ def _evaluate_cell_remote(
         f"task.ablation_step={ablation_step}",
         "task.episodes=1",
     ]
-    task, network = agent_setup(agent, overrides, _TASKS)
+    task, network = agent_setup(agent, overrides, reuse=True)
     max_steps = task.config.max_steps
     so_far = np.full((len(seeds), max_steps), np.nan)  # fitness so far after each step
 

@@ -29,6 +29,18 @@ def make_task(config: TaskConfig) -> Task:
     return TASKS[task_family(config.name)](config)
 
 
+_PROCESS_TASKS: dict[str, Task] = {}
+
+
+def process_task(config: TaskConfig) -> Task:
+    """This process's task for ``config``, built on first use and kept: a Ray worker builds its
+    environments (and compiles a body) once, whichever batch or agent it runs next."""
+    key = repr(config)
+    if key not in _PROCESS_TASKS:
+        _PROCESS_TASKS[key] = make_task(config)
+    return _PROCESS_TASKS[key]
+
+
 def fitness_unit(config: TaskConfig) -> str:
     """The unit of a task's fitness ("m", "a.u.", "points", "return"), without building it."""
     unit = getattr(TASKS[task_family(config.name)], "unit", None)  # gym:<id> sets its own
