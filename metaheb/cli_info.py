@@ -42,7 +42,7 @@ def runs(out_dir: str) -> None:
         return
     width = max(40, 2 + max(len(row["name"]) for row in rows))
     click.echo(
-        f"{'run':<{width}}{'status':<10}{'generations':>12}{'held-out last':>15}{'best':>9}"
+        f"{'run':<{width}}{'status':<10}{'progress':>18}{'held-out last':>15}{'best':>9}"
         f"{'best member':>13}  {'unit':<7}search"
     )
     for row in rows:
@@ -54,9 +54,16 @@ def runs(out_dir: str) -> None:
             for key in ("heldout_last", "heldout_best", "best")
         )
         click.echo(
-            f"{row['name']:<{width}}{row['status']:<10}{row['done']:>6}/{row['total']:<5}"
+            f"{row['name']:<{width}}{row['status']:<10}{_progress(row):>18}"
             f"{last:>15}{best:>9}{member:>13}  {row['unit']:<7}{row['search']}"
         )
+
+
+def _progress(row: dict) -> str:
+    """How far a run is toward the budget that stops it: env steps, or generations."""
+    if row["max_env_steps"]:
+        return f"{row['env_steps'] / 1e6:.2f}M/{row['max_env_steps'] / 1e6:g}M steps"
+    return f"{row['done']}/{row['total']} gen"
 
 
 @click.command(context_settings={"ignore_unknown_options": True})

@@ -13,8 +13,11 @@ import json
 import math
 import os
 import shutil
+import socket
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -173,6 +176,9 @@ def _check_assignment(assignment: Any, sizes: Any) -> None:
         )
 
 
+RUNNING_MARKER = "running.json"  # written while a train or resume runs the directory
+
+
 class RunDirectory:
     """One job's output folder under ``out_dir``."""
 
@@ -211,6 +217,35 @@ class RunDirectory:
 
     def agent_path(self, name: str) -> Path:
         return self.path / "agents" / f"{name}.safetensors"
+
+    @contextmanager
+    def running(self) -> Iterator[None]:
+        """Mark the run as running (this host and process) while the block lasts."""
+        marker = self.path / RUNNING_MARKER
+        owner = {"host": socket.gethostname(), "pid": os.getpid()}
+        atomic_write_bytes(marker, json.dumps(owner).encode())
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
+    def is_running(self) -> bool:
+        """Whether a process still runs it. A marker left by a killed process on this host is
+        stale (its pid is gone); one from another host cannot be checked and is believed."""
+        try:
+            owner = json.loads((self.path / RUNNING_MARKER).read_text())
+            host, pid = owner["host"], int(owner["pid"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        if host != socket.gethostname():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:  # alive, someone else's
+            return True
+        return True
 
     @property
     def checkpoint_path(self) -> Path:
@@ -329,11 +364,18 @@ def _is_record(record: Any, generation_index: int) -> bool:
     return record["generation"] == generation_index
 
 
+def _status(run: RunDirectory) -> str:
+    if run.agent_path("center").exists():
+        return "done"
+    return "running" if run.is_running() else "stopped"
+
+
 def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
     """One row per run directory under ``out_dir``, oldest first.
 
-    Status: ``done`` once the final centre agent is written; otherwise ``stopped`` (or still
-    running: a run directory cannot tell), resumable from its checkpoint.
+    Status: ``done`` once the final centre agent is written; ``running`` while a process runs
+    it; otherwise ``stopped``, resumable from its checkpoint. Progress is in env steps where the
+    budget is (``evolve.max_env_steps``), in generations otherwise.
     """
     rows = []
     root = Path(out_dir)
@@ -352,9 +394,11 @@ def summarize_runs(out_dir: str | Path) -> list[dict[str, Any]]:
         rows.append(
             {
                 "name": run.path.name,
-                "status": "done" if run.agent_path("center").exists() else "stopped",
+                "status": _status(run),
                 "done": len(metrics),
                 "total": config.evolve.generations,
+                "env_steps": sum(m["env_steps"] for m in metrics),
+                "max_env_steps": config.evolve.max_env_steps,
                 "best": max((m["best"] for m in metrics), default=None),
                 "heldout_last": heldout[-1] if heldout else None,
                 "heldout_best": max(heldout, default=None),

@@ -60,6 +60,6 @@ def test_runs_lists_the_held_out_centre_last_and_best_with_its_unit(tmp_path, lo
     header, row = result.stdout.strip().splitlines()
     assert "held-out last" in header and "best member" in header
     fields = row.split()
-    assert fields[:3] == ["agent", "done", "2/2"]
-    assert [float(v) for v in fields[3:5]] == pytest.approx([means[-1], max(means)], abs=0.006)
-    assert fields[6] == "m"
+    assert fields[:4] == ["agent", "done", "2/2", "gen"]  # no env-step budget: generations
+    assert [float(v) for v in fields[4:6]] == pytest.approx([means[-1], max(means)], abs=0.006)
+    assert fields[7] == "m"

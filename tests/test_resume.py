@@ -1,7 +1,9 @@
 """Resume: a stopped run, resumed, writes exactly the metrics of an uninterrupted run."""
 
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -12,7 +14,7 @@ import torch
 from metaheb.config import load_config
 from metaheb.errors import UserError
 from metaheb.evolve.trainer import resume, train
-from metaheb.runs import load_agent, read_metrics, summarize_runs
+from metaheb.runs import RunDirectory, load_agent, read_metrics, summarize_runs
 
 SMALL = [
     "task.max_steps=40",
@@ -166,3 +168,18 @@ def test_a_finished_run_resumed_with_a_larger_budget_goes_on_as_an_unbroken_run(
     assert load_config(short_run / "config.toml").evolve.max_env_steps == 4 * steps
     final = [load_agent(run / "agents" / "center.safetensors") for run in (short_run, whole)]
     assert torch.equal(torch.as_tensor(final[0].genome), torch.as_tensor(final[1].genome))
+
+
+def test_a_run_reads_running_while_a_process_runs_it_and_stopped_once_it_is_gone(tmp_path):
+    run = RunDirectory.create(str(tmp_path), "job")
+    run.write_config(load_config(None, ["evolve.max_env_steps=5000"]).to_dict())
+    with run.running():
+        (row,) = summarize_runs(tmp_path)
+        assert (row["status"], row["env_steps"], row["max_env_steps"]) == ("running", 0, 5000)
+    assert summarize_runs(tmp_path)[0]["status"] == "stopped"
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
+    )
+    marker = {"host": socket.gethostname(), "pid": int(gone.stdout)}  # a killed run's marker
+    (run.path / "running.json").write_text(json.dumps(marker))
+    assert summarize_runs(tmp_path)[0]["status"] == "stopped"

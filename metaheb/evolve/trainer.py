@@ -51,7 +51,8 @@ def train(config: Config, echo: Echo = print, pause_at: int | None = None) -> Pa
         run = RunDirectory.create(config.run.out_dir, name)
         run.write_config(config.to_dict())
         echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
-        _evolve(config, run, network, num_workers, echo, None, pause_at)
+        with run.running():
+            _evolve(config, run, network, num_workers, echo, None, pause_at)
     return run.path
 
 
@@ -93,7 +94,8 @@ def resume(
         run.write_config(config.to_dict())
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
-        _evolve(config, run, network, num_workers, echo, checkpoint, pause_at)
+        with run.running():
+            _evolve(config, run, network, num_workers, echo, checkpoint, pause_at)
     return run.path
 
 
