@@ -10,7 +10,9 @@ for every env (a car weaving on and off the road):
   with a note when it is not installed);
 - agent: metaheb's whole episode loop over a batch of CarRacing agents (render, resize, the
   evolved convolutions, the plastic 648-128-64-3 network and its ABCD_lr update, normalised),
-  with the eager rule update and, where it compiles, the fused one (the same bits).
+  with the eager rule update and, where it compiles, the fused one (the same bits); frames resized
+  by the compiled resize a training worker switches to, and once more by OpenCV frame by frame
+  (``agent opencv``: what the agent step was before it, the same bits).
 Prints each rate, the ratios the task is judged by, the share of a fast step spent drawing, and
 where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping), and
 the memory floor of the agents' network state (its bytes streamed once per step,
@@ -20,7 +22,7 @@ writes the same figures. Every rate is timed once per round over ``--rounds`` in
 rounds and printed as min / median / max; each ratio is read per round (its two rates timed
 seconds apart) and the goal on the median (``scripts/rounds.py``).
 
-    python scripts/bench_carracing.py [--steps 600] [--rounds 2] [--fidelity] [--json out.json]
+    python scripts/bench_carracing.py [--steps 600] [--rounds 3] [--fidelity] [--json out.json]
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from metaheb.rollout import rollout_batch
 from metaheb.rules import fused_update_works
 from metaheb.runs import atomic_write_bytes
 from metaheb.tasks import carracing, make_task
+from metaheb.tasks.area_resize import CompiledAreaResize
 from metaheb.tasks.carracing import frames as preprocess
 from metaheb.tasks.carracing_fidelity import frame_agreement, paired_frames, random_driving
 from metaheb.tasks.carracing_render import FastCarRacing
@@ -123,10 +126,18 @@ def agent_setup(steps: int, fused: bool = False) -> tuple:
     return task, PolicyNetwork.of_task(config.network, task)
 
 
-def agent_rate(agents: int, steps: int, fused: bool = False) -> float:
+def agent_rate(agents: int, steps: int, fused: bool = False, opencv: bool = False) -> float:
     """The whole agent step, metaheb's rollout loop over ``agents`` CarRacing agents, timed from
     the end of the first step: the reset (a new track per env, tens of milliseconds each) is left
-    out, as the environments' rates leave it out."""
+    out, as the environments' rates leave it out. ``opencv``: frames resized by OpenCV one at a
+    time, as before the compiled resize (the same bits)."""
+    if opencv:
+        compiled = carracing.COMPILED_RESIZE
+        carracing.COMPILED_RESIZE = CompiledAreaResize(switch_after=2**62)
+        try:
+            return agent_rate(agents, steps, fused)
+        finally:
+            carracing.COMPILED_RESIZE = compiled
     task, network = agent_setup(steps, fused)
     genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
     first_step_done = []
@@ -215,6 +226,8 @@ def main() -> None:
     fused = fused_update_works()  # the same bits as the eager update, where it compiles
     if fused:
         measures["agent fused"] = lambda: agent_rate(args.agents, args.steps, fused=True)
+    # The same agent with OpenCV's per-frame resize: the compiled resize's gain, in this run.
+    measures["agent opencv"] = lambda: agent_rate(args.agents, args.steps, fused, opencv=True)
     for on in {False, fused}:  # compile outside the clock: the update, the resize, the shapes
         agent_rate(args.agents, 5, fused=on)
     # Interleaved rounds: this machine's speed drifts by tens of percent over a minute, and
@@ -237,6 +250,7 @@ def main() -> None:
         "agent_over_gymnasium": ("agent", "gymnasium"),
         "agent_over_fast": ("agent", "fast"),
         "agent_fused_over_fast": ("agent fused", "fast"),
+        "agent_opencv_resize_over_fast": ("agent opencv", "fast"),
         "fast_over_envpool": ("fast", "envpool"),
         "fast_over_physics": ("fast", "physics"),
     }
