@@ -6,6 +6,8 @@ for every env (a car weaving on and off the road):
 - gymnasium: CarRacing-v3 as gymnasium ships it (observation drawn at window size by pygame);
 - fast: the same env with metaheb's renderer (``task.renderer = "fast"``, the default);
 - physics: the same env with the observation drawing replaced by nothing (the limit);
+- fast batch: ``--agents`` fast envs stepped in turn with no agent, as the agent loop steps its
+  batch (the envs then share the caches);
 - EnvPool: its C++ CarRacing-v3, one env, one thread (``pip install metaheb[bench]``; skipped
   with a note when it is not installed);
 - agent: metaheb's whole episode loop over a batch of CarRacing agents (render, resize, the
@@ -73,6 +75,21 @@ def drive_rate(make_env: Callable[[int], object], seeds: list[int], steps: int) 
         elapsed += time.perf_counter() - started
         env.close()
     return len(seeds) * steps / elapsed
+
+
+def batch_drive_rate(agents: int, steps: int) -> float:
+    """Env-steps/s of ``agents`` fast envs stepped in turn, as the agent loop steps its batch
+    (no agent): what the fast env costs once a batch's envs share the caches."""
+    envs = [gymnasium_env(FastCarRacing)(seed) for seed in range(agents)]
+    actions = [random_driving(seed, steps) for seed in range(agents)]
+    started = time.perf_counter()
+    for step in range(steps):
+        for env, drive in zip(envs, actions):
+            env.step(drive[step])
+    elapsed = time.perf_counter() - started
+    for env in envs:
+        env.close()
+    return agents * steps / elapsed
 
 
 def gymnasium_env(kind: type[CarRacing]) -> Callable[[int], CarRacing]:
@@ -218,6 +235,7 @@ def main() -> None:
     measures = {
         "gymnasium": lambda: drive_rate(gymnasium_env(CarRacing), seeds, args.steps),
         "fast": lambda: drive_rate(gymnasium_env(FastCarRacing), seeds, args.steps),
+        "fast batch": lambda: batch_drive_rate(args.agents, args.steps),
         "physics": lambda: drive_rate(gymnasium_env(PhysicsOnly), seeds, args.steps),
         "envpool": lambda: envpool_rate(seeds, args.steps),
         "agent": lambda: agent_rate(args.agents, args.steps),
@@ -253,6 +271,7 @@ def main() -> None:
         "agent_opencv_resize_over_fast": ("agent opencv", "fast"),
         "fast_over_envpool": ("fast", "envpool"),
         "fast_over_physics": ("fast", "physics"),
+        "fast_batch_over_fast": ("fast batch", "fast"),
     }
     ratios = {
         name: spread(per_round_ratio(values[top], values[bottom]))
