@@ -34,7 +34,7 @@ def runs(out_dir: str) -> None:
     The held-out centre is the number to read: the search centre scored on episodes no training
     uses. A generation's best member (the last column) is the luckiest of its population.
     """
-    from metaheb.runs import summarize_runs
+    from metaheb.run_table import summarize_runs
 
     rows = summarize_runs(out_dir)
     if not rows:

@@ -18,6 +18,7 @@ LAYERS = {
     "encoders": 2,
     "networks": 2,
     "runs": 2,
+    "run_table": 2,
     "rollout": 3,
     "damage": 3,
     "families": 3,

@@ -14,7 +14,8 @@ import torch
 from metaheb.config import load_config
 from metaheb.errors import UserError
 from metaheb.evolve.trainer import resume, train
-from metaheb.runs import RunDirectory, load_agent, read_metrics, summarize_runs
+from metaheb.run_table import summarize_runs
+from metaheb.runs import RunDirectory, load_agent, read_metrics
 
 SMALL = [
     "task.max_steps=40",
