@@ -107,20 +107,25 @@ class CompiledAreaResize:
 
     def __call__(self, observations: list[np.ndarray]) -> np.ndarray:
         """96x96x3 uint8 frames -> (n, 3, 84, 84) float32, a view of (84, 84, n, 3) memory."""
-        out = np.empty((TARGET, TARGET, len(observations), 3), dtype=np.float32)
-        for start in range(0, len(observations), MAX_AGENTS_PER_CALL):
-            chunk = observations[start : start + MAX_AGENTS_PER_CALL]
-            # Each frame's channels as planes, merged into one image of 3n channels: the
-            # agents side by side in every pixel, in two vectorised OpenCV passes.
-            planes = [plane for frame in chunk for plane in cv2.split(frame)]
-            stacked = torch.from_numpy(cv2.merge(planes).reshape(SOURCE, SOURCE, -1)).float()
-            small = self._kernel(stacked, self._a, self._b).numpy()
-            out[:, :, start : start + len(chunk)] = small.reshape(TARGET, TARGET, len(chunk), 3)
-        return out.transpose(2, 3, 0, 1)
+        chunks = [
+            self._resize(observations[start : start + MAX_AGENTS_PER_CALL])
+            for start in range(0, len(observations), MAX_AGENTS_PER_CALL)
+        ]
+        batch = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
+        return batch.transpose(2, 3, 0, 1)
+
+    def _resize(self, frames: list[np.ndarray]) -> np.ndarray:
+        """Up to ``MAX_AGENTS_PER_CALL`` frames -> (84, 84, n, 3) float32."""
+        # Each frame's channels as planes, merged into one image of 3n channels: the agents
+        # side by side in every pixel, in two vectorised OpenCV passes.
+        planes = [plane for frame in frames for plane in cv2.split(frame)]
+        stacked = torch.from_numpy(cv2.merge(planes).reshape(SOURCE, SOURCE, -1)).float()
+        small = self._kernel(stacked, self._a, self._b).numpy()
+        return small.reshape(TARGET, TARGET, len(frames), 3)
 
     def _compile_and_check(self) -> bool:
-        """Compile the kernel; True if it gives OpenCV's bits on frames whose values land on
-        every rounding case, else a one-line notice and False."""
+        """Compile the kernel; True if it gives OpenCV's bits on random frames and a saturated
+        one, else a one-line notice and False."""
         try:
             self._kernel = torch.compile(
                 resize_and_scale,
