@@ -1,5 +1,7 @@
 """The exceptions the command line turns into a one-line message: bad input (exit code 2) and a
-run that cannot go on (exit code 1)."""
+run that cannot go on (exit code 1); and the one-line forms of other errors and notices."""
+
+import sys
 
 
 class UserError(Exception):
@@ -9,3 +11,19 @@ class UserError(Exception):
 class RunStopped(Exception):
     """A run that cannot go on (every member of a generation non-finite, say): the message names
     the likely cause and what to change, on one line; the run directory keeps what was finished."""
+
+
+def first_line(error: BaseException, empty: str = "") -> str:
+    """An exception's message cut to its first line, or ``empty`` (its type's name by default)
+    when it has none: what a one-line message quotes of a library's error."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else (empty or type(error).__name__)
+
+
+def compiled_path_notice(what: str, why: str, instead: str) -> None:
+    """One line on stderr: a compiled path that gives the plain one's bits is not used here."""
+    print(
+        f"metaheb: {what} is not used: {why}; {instead} runs instead (the same numbers, slower)",
+        file=sys.stderr,
+        flush=True,
+    )

@@ -39,11 +39,12 @@ of ``Rule.coefficients``.
 from __future__ import annotations
 
 import functools
-import sys
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
+
+from metaheb.errors import compiled_path_notice, first_line
 
 
 class Terms(NamedTuple):
@@ -235,8 +236,7 @@ def fused_update_works() -> bool:
     try:
         fused_hebbian_step_(fused, pre, post, terms, normalise=True)
     except Exception as error:  # any compiler failure: the eager update gives the same numbers
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        _fallback_notice(f"it does not compile here ({reason[:160]})")
+        _fallback_notice(f"it does not compile here ({first_line(error)[:160]})")
         return False
     if not torch.equal(eager, fused):
         _fallback_notice("its rounding differs from the eager update's on this machine")
@@ -245,9 +245,4 @@ def fused_update_works() -> bool:
 
 
 def _fallback_notice(why: str) -> None:
-    print(
-        f"metaheb: the fused rule update is not used: {why}; the eager update runs instead "
-        "(the same numbers, slower)",
-        file=sys.stderr,
-        flush=True,
-    )
+    compiled_path_notice("the fused rule update", why, "the eager update")

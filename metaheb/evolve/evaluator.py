@@ -21,7 +21,7 @@ import ray
 import torch
 
 from metaheb.config import RayConfig, TaskConfig
-from metaheb.errors import UserError
+from metaheb.errors import UserError, first_line
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import BatchResult, evaluate_batch
 from metaheb.tasks import process_task
@@ -104,11 +104,8 @@ def ray_session(config: RayConfig) -> Iterator[int]:
         try:
             _connect(address, config.num_workers, options)
         except (ConnectionError, ValueError, RuntimeError) as err:
-            first_line = (
-                str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            )
             raise UserError(
-                f"cannot start or reach Ray at {address}: {first_line}; "
+                f"cannot start or reach Ray at {address}: {first_line(err)}; "
                 "check ray.address (empty for a local Ray)"
             ) from None
         started = True

@@ -32,7 +32,7 @@ import mujoco
 import numpy as np
 
 from metaheb.config import TaskConfig
-from metaheb.errors import UserError
+from metaheb.errors import UserError, first_line
 from metaheb.tasks.ant_observation import SIZES, AntObservation
 from metaheb.tasks.early_stop import NegativeRun
 from metaheb.tasks.frames import TrackingCamera
@@ -168,7 +168,7 @@ def check_model(name: str, path: Path) -> None:
     try:
         model = mujoco.MjModel.from_xml_path(str(path))
     except ValueError as err:
-        first = str(err).strip().splitlines()[0] if str(err).strip() else "cannot be compiled"
+        first = first_line(err, empty="cannot be compiled")
         raise UserError(f"morphology {name!r} ({path}) is not a valid MJCF file: {first}") from None
     if model.nu != AntTask.act_dim or model.nq != 15:
         raise UserError(

@@ -25,11 +25,12 @@ either way, and a short replay never pays for it.
 from __future__ import annotations
 
 import math
-import sys
 
 import cv2
 import numpy as np
 import torch
+
+from metaheb.errors import compiled_path_notice, first_line
 
 SOURCE, TARGET = 96, 84
 SWITCH_AFTER_FRAMES = 50_000
@@ -139,10 +140,7 @@ class CompiledAreaResize:
             frames += [np.full((SOURCE, SOURCE, 3), 255, np.uint8)]
             compiled = self(frames)
         except Exception as error:  # no compiler, or it fails: OpenCV gives the same numbers
-            reason = (
-                str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            )
-            return _notice(f"it does not compile here ({reason[:160]})")
+            return _notice(f"it does not compile here ({first_line(error)[:160]})")
         reference = np.stack(
             [cv2.resize(f, (TARGET, TARGET), interpolation=cv2.INTER_AREA) for f in frames]
         )
@@ -153,10 +151,5 @@ class CompiledAreaResize:
 
 
 def _notice(why: str) -> bool:
-    print(
-        f"metaheb: CarRacing's compiled resize is not used: {why}; OpenCV's runs instead "
-        "(the same numbers, slower)",
-        file=sys.stderr,
-        flush=True,
-    )
+    compiled_path_notice("CarRacing's compiled resize", why, "OpenCV's")
     return False
