@@ -3,7 +3,7 @@
 The authors' observation is OpenCV's ``resize(frame, (84, 84), interpolation=INTER_AREA)``. For
 this non-integer ratio (8 source pixels to 7) OpenCV takes its general area path, one frame and
 one pixel at a time: about 0.07 ms per frame here, 6-10% of an agent-step. The same arithmetic
-batched is four multiplies and two adds per output value, so it is compiled (torch.compile) into
+batched is six multiplies and three adds per output value, so it is compiled (torch.compile) into
 one loop over a whole batch of frames, each pixel's channels of all agents side by side.
 
 Bit for bit, as OpenCV computes it (``resizeArea_`` with float buffers; weights from
