@@ -258,10 +258,10 @@ def main() -> None:
     rates = {}
     for name, rounds in values.items():
         if rounds[0] is None:
-            print(f"  {name:<12}not installed")
+            print(f"  {name:<14}not installed")
             continue
         rates[name] = spread(rounds)
-        print(f"  {name:<12}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
+        print(f"  {name:<14}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
     pairs = {
         "fast_over_gymnasium": ("fast", "gymnasium"),
         "physics_over_gymnasium": ("physics", "gymnasium"),
