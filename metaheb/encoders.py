@@ -22,8 +22,12 @@ and exact (a maximum does not round).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 import torch.nn.functional as F
+
+from metaheb.encoder_kernel import CompiledConvPool, conv_pool_into
 
 CONV_SHAPES: dict[str, tuple[tuple[int, int, int, int], ...]] = {
     "carracing_conv": ((6, 3, 3, 3), (8, 6, 5, 5)),
@@ -31,6 +35,9 @@ CONV_SHAPES: dict[str, tuple[tuple[int, int, int, int], ...]] = {
 CONV_STRIDES = {"carracing_conv": (1, 2)}
 FEATURES = {"carracing_conv": 648}
 FRAME = {"carracing_conv": (3, 84, 84)}
+# The convolutions and pools built for this CPU, once a process has encoded enough frames (the
+# same values; metaheb.encoder_kernel).
+COMPILED_CONV = CompiledConvPool()
 
 
 def conv_features(name: str, frames: torch.Tensor, kernels: list[torch.Tensor]) -> torch.Tensor:
@@ -49,10 +56,48 @@ def conv_features(name: str, frames: torch.Tensor, kernels: list[torch.Tensor]) 
         x.permute(0, 2, 3, 1).view(height, width, agents, channels).copy_(
             frames.permute(2, 3, 0, 1)
         )
+    built = COMPILED_CONV.kernel if COMPILED_CONV.ready(agents, kernel_matches) else None
     for kernel, stride in zip(kernels, CONV_STRIDES[name]):
-        grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
-        x = torch.tanh(max_pool_2x2(F.conv2d(x, grouped, stride=stride, groups=agents)))
+        x = torch.tanh(conv_pool(x, kernel, stride, built))
     return x.reshape(agents, -1)
+
+
+def conv_pool(
+    x: torch.Tensor, kernel: torch.Tensor, stride: int, built: Callable[..., int] | None = None
+) -> torch.Tensor:
+    """One layer before its tanh: ``max_pool_2x2(conv2d(x, kernel))`` of every agent, from and to
+    ``(1, P * channels, H, W)`` channels last. By oneDNN's grouped convolution, or with ``built``
+    by ``metaheb.encoder_kernel``'s, which gives the same values (and the same layout, so the
+    tanh after it rounds each value as it would have)."""
+    agents, out_channels = kernel.shape[:2]
+    if built is None:
+        grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
+        return max_pool_2x2(F.conv2d(x, grouped, stride=stride, groups=agents))
+    height, width = (((size - kernel.shape[-1]) // stride + 1) // 2 for size in x.shape[-2:])
+    pooled = torch.empty(
+        (1, agents * out_channels, height, width), memory_format=torch.channels_last
+    )
+    per_agent = x.view(agents, -1, *x.shape[-2:])
+    conv_pool_into(
+        built, per_agent, kernel, stride, pooled.view(agents, out_channels, height, width)
+    )
+    return pooled
+
+
+def kernel_matches(built: Callable[..., int]) -> bool:
+    """Whether the built kernel gives torch's values for both CarRacing layers, on random frames
+    and kernels at batches of 1, 3 and 9 (vector loop and remainder both exercised)."""
+    generator = torch.Generator().manual_seed(0)
+    for agents in (1, 3, 9):
+        x = torch.rand(1, agents * 3, 84, 84, generator=generator)
+        x = x.contiguous(memory_format=torch.channels_last)
+        for shape, stride in zip(CONV_SHAPES["carracing_conv"], CONV_STRIDES["carracing_conv"]):
+            kernel = torch.randn(agents, *shape, generator=generator)
+            expected, got = conv_pool(x, kernel, stride), conv_pool(x, kernel, stride, built)
+            if not torch.equal(expected, got) or expected.stride() != got.stride():
+                return False
+            x = torch.tanh(expected)
+    return True
 
 
 def max_pool_2x2(x: torch.Tensor) -> torch.Tensor:

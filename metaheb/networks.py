@@ -234,13 +234,23 @@ class PolicyNetwork:
         ``weights`` ends with the agents' convolution kernels and ``obs`` is a batch of frames;
         o_0 is then the encoder's features.
         """
-        if self.encoder != "none":
-            kernels = weights[len(self.layer_shapes) :]
-            weights = weights[: len(self.layer_shapes)]
-            obs = conv_features(self.encoder, obs, kernels)
-        activations = [obs]
-        last = len(weights) - 1
-        for index, layer in enumerate(weights):
+        return self.forward_features(weights, self.encode(weights, obs))
+
+    def encode(self, weights: list[torch.Tensor], obs: torch.Tensor) -> torch.Tensor:
+        """o_0: the encoder's features of a batch of frames (its kernels end ``weights``), or the
+        observation itself without an encoder. The kernels are fixed during an episode, so the
+        features do not depend on when in a step they are computed."""
+        if self.encoder == "none":
+            return obs
+        return conv_features(self.encoder, obs, weights[len(self.layer_shapes) :])
+
+    def forward_features(
+        self, weights: list[torch.Tensor], features: torch.Tensor
+    ) -> list[torch.Tensor]:
+        """``forward`` from the encoded input o_0 on: the plastic layers only."""
+        activations = [features]
+        last = len(self.layer_shapes) - 1
+        for index, layer in enumerate(weights[: len(self.layer_shapes)]):
             pre = batched_matvec(layer, activations[-1])
             if index < last:
                 activations.append(torch.tanh(pre))

@@ -13,6 +13,11 @@ plastic update) on every k-th policy step and holds its action in between; the t
 draw only the observations a decision will read. With ``network.modulation``, each agent's
 update is multiplied by its m_t (``metaheb.modulation``), from the rewards of the steps since its
 previous update and the update step's activations.
+
+The next step's input features (the CarRacing encoder's, from frames) are computed as soon as its
+observations are drawn, before the plastic update: the encoder's kernels are fixed during an
+episode, so the values are the same, and the frames are still in cache rather than evicted by
+the update's stream over the network state (docs/speed.md).
 """
 
 from __future__ import annotations
@@ -107,17 +112,22 @@ def evaluate_batch(
     )
 
 
+def _encode(network: PolicyNetwork, weights: list[torch.Tensor], obs: np.ndarray) -> torch.Tensor:
+    """o_0 of the agents' next forward pass, computed as soon as their observations are drawn."""
+    return network.encode(weights, torch.from_numpy(obs).float())
+
+
 def _act(
     network: PolicyNetwork,
     weights: list[torch.Tensor],
-    obs: np.ndarray,
+    features: torch.Tensor,
     diverged: np.ndarray,
     active: np.ndarray,
 ) -> tuple[list[torch.Tensor], np.ndarray]:
-    """One forward pass: (every layer's activations, the actions). An agent whose actions are
-    not finite is marked in ``diverged`` and acts zero: the physics would reset itself and hide
-    it, so its episode ends with a non-finite fitness instead."""
-    activations = network.forward(weights, torch.from_numpy(obs).float())
+    """One forward pass from the encoded observations: (every layer's activations, the actions).
+    An agent whose actions are not finite is marked in ``diverged`` and acts zero: the physics
+    would reset itself and hide it, so its episode ends with a non-finite fitness instead."""
+    activations = network.forward_features(weights, features)
     actions = network.actions(activations).numpy()
     broken = ~np.isfinite(actions).all(axis=1)
     if broken.any():
@@ -161,9 +171,9 @@ def rollout_batch(
     live_envs = task.envs(len(seeds), morphology)  # of the agents still running, in active order
     obs = task.reset(live_envs, list(seeds))
     weights, terms = network.start_episode(genomes, seeds)
+    features = _encode(network, weights, obs) if decides(config, 0) else None
     modulator = network.modulator(genomes)
-    score = task.score(live_envs)
-    active = np.arange(len(seeds))
+    score, active = task.score(live_envs), np.arange(len(seeds))
     actions = zero_action = np.zeros((len(seeds), task.act_dim))
     diverged = np.zeros(len(seeds), dtype=bool)
     traces: list[WeightStats] = []  # stays empty unless trace_every
@@ -175,7 +185,7 @@ def rollout_batch(
             ablate_(weights, [seeds[k] for k in active], config, layers)
         deciding = decides(config, step)
         if deciding:
-            activations, actions = _act(network, weights, obs, diverged, active)
+            activations, actions = _act(network, weights, features, diverged, active)
         elif step < config.burn_in:
             actions = zero_action[: len(active)]
         look = config.action_repeat == 1 or decides(config, step + 1)
@@ -194,6 +204,8 @@ def rollout_batch(
             activations = [a[index] for a in activations] if deciding else None
             if len(active) == 0:
                 break
+        if decides(config, step + 1):  # encoded while the frames are in cache (module doc)
+            features = _encode(network, weights, obs)
         if deciding and network.plastic:
             modulation = None if modulator is None else modulator.factor(activations)
             network.plasticity_step(weights, activations, terms, modulation)

@@ -14,7 +14,9 @@ for every env (a car weaving on and off the road):
   evolved convolutions, the plastic 648-128-64-3 network and its ABCD_lr update, normalised),
   with the eager rule update and, where it compiles, the fused one (the same bits); frames resized
   by the compiled resize a training worker switches to, and once more by OpenCV frame by frame
-  (``agent opencv``: what the agent step was before it, the same bits).
+  (``agent opencv``: what the agent step was before it, the same bits), and with the encoder's
+  convolutions by torch instead of the kernel built for this CPU (``agent torchconv``, the same
+  values).
 Prints each rate, the ratios the task is judged by, the share of a fast step spent drawing, and
 where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping), and
 the memory floor of the agents' network state (its bytes streamed once per step,
@@ -30,10 +32,11 @@ seconds apart) and the goal on the median (``scripts/rounds.py``).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +45,9 @@ from gymnasium.envs.box2d.car_racing import CarRacing
 from memory_floor import ceiling, stream_seconds, touched_bytes  # scripts/ is on sys.path
 from rounds import per_round_ratio, run_rounds, show, spread
 
+from metaheb import encoders
 from metaheb.config import load_config
+from metaheb.encoder_kernel import CompiledConvPool
 from metaheb.encoders import conv_features
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
@@ -143,18 +148,34 @@ def agent_setup(steps: int, fused: bool = False) -> tuple:
     return task, PolicyNetwork.of_task(config.network, task)
 
 
-def agent_rate(agents: int, steps: int, fused: bool = False, opencv: bool = False) -> float:
+def agent_rate(
+    agents: int, steps: int, fused: bool = False, opencv: bool = False, torch_conv: bool = False
+) -> float:
     """The whole agent step, metaheb's rollout loop over ``agents`` CarRacing agents, timed from
     the end of the first step: the reset (a new track per env, tens of milliseconds each) is left
     out, as the environments' rates leave it out. ``opencv``: frames resized by OpenCV one at a
-    time, as before the compiled resize (the same bits)."""
+    time, as before the compiled resize; ``torch_conv``: the encoder's convolutions by torch's
+    oneDNN, as before the built kernel (the same bits either way)."""
+    with plain_paths(opencv, torch_conv):
+        return _agent_rate(agents, steps, fused)
+
+
+@contextlib.contextmanager
+def plain_paths(opencv: bool, torch_conv: bool) -> Iterator[None]:
+    """The compiled resize and the built encoder kernel set aside while in the block."""
+    saved = carracing.COMPILED_RESIZE, encoders.COMPILED_CONV
+    never = 2**62
     if opencv:
-        compiled = carracing.COMPILED_RESIZE
-        carracing.COMPILED_RESIZE = CompiledAreaResize(switch_after=2**62)
-        try:
-            return agent_rate(agents, steps, fused)
-        finally:
-            carracing.COMPILED_RESIZE = compiled
+        carracing.COMPILED_RESIZE = CompiledAreaResize(switch_after=never)
+    if torch_conv:
+        encoders.COMPILED_CONV = CompiledConvPool(switch_after=never)
+    try:
+        yield
+    finally:
+        carracing.COMPILED_RESIZE, encoders.COMPILED_CONV = saved
+
+
+def _agent_rate(agents: int, steps: int, fused: bool) -> float:
     task, network = agent_setup(steps, fused)
     genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
     first_step_done = []
@@ -231,6 +252,7 @@ def main() -> None:
     # A training worker's steady state: it switches to the compiled resize (OpenCV's bits)
     # once it has drawn 50,000 frames, in its first generations.
     carracing.COMPILED_RESIZE.switch_after = 0
+    encoders.COMPILED_CONV.switch_after = 0  # and to the built encoder kernel (the same values)
     seeds = list(range(args.seeds))
     measures = {
         "gymnasium": lambda: drive_rate(gymnasium_env(CarRacing), seeds, args.steps),
@@ -246,6 +268,10 @@ def main() -> None:
         measures["agent fused"] = lambda: agent_rate(args.agents, args.steps, fused=True)
     # The same agent with OpenCV's per-frame resize: the compiled resize's gain, in this run.
     measures["agent opencv"] = lambda: agent_rate(args.agents, args.steps, fused, opencv=True)
+    # ... and with torch's convolutions: the built encoder kernel's gain, in this run.
+    measures["agent torchconv"] = lambda: agent_rate(
+        args.agents, args.steps, fused, torch_conv=True
+    )
     for on in {False, fused}:  # compile outside the clock: the update, the resize, the shapes
         agent_rate(args.agents, 5, fused=on)
     # Interleaved rounds: this machine's speed drifts by tens of percent over a minute, and
@@ -258,10 +284,10 @@ def main() -> None:
     rates = {}
     for name, rounds in values.items():
         if rounds[0] is None:
-            print(f"  {name:<14}not installed")
+            print(f"  {name:<16}not installed")
             continue
         rates[name] = spread(rounds)
-        print(f"  {name:<14}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
+        print(f"  {name:<16}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
     pairs = {
         "fast_over_gymnasium": ("fast", "gymnasium"),
         "physics_over_gymnasium": ("physics", "gymnasium"),
@@ -269,6 +295,7 @@ def main() -> None:
         "agent_over_fast": ("agent", "fast"),
         "agent_fused_over_fast": ("agent fused", "fast"),
         "agent_opencv_resize_over_fast": ("agent opencv", "fast"),
+        "agent_torch_conv_over_fast": ("agent torchconv", "fast"),
         "fast_over_envpool": ("fast", "envpool"),
         "fast_over_physics": ("fast", "physics"),
         "fast_batch_over_fast": ("fast batch", "fast"),

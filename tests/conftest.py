@@ -53,3 +53,36 @@ def metaheb_cli(*args: str, cwd=None, timeout: float = 600):
         text=True,
         timeout=timeout,
     )
+
+
+def carracing_rollout(steps: int = 60):
+    """Three seeded CarRacing agents (the authors' network, random genomes) for ``steps`` steps:
+    what a compiled path must score bit for bit as the plain one does."""
+    import torch
+
+    from metaheb.config import load_config
+    from metaheb.networks import PolicyNetwork
+    from metaheb.rollout import rollout_batch
+    from metaheb.tasks import make_task
+
+    overrides = ["task.name=carracing", "network.encoder=carracing_conv"]
+    overrides += ["network.normalise=max_abs", f"task.max_steps={steps}"]
+    config = load_config(None, [*overrides, f"task.early_stop_after={steps}"])
+    task = make_task(config.task)
+    network = PolicyNetwork.of_task(config.network, task)
+    genomes = 0.1 * torch.randn(
+        3, network.genome_layout.size, generator=torch.Generator().manual_seed(0)
+    )
+    return rollout_batch(task, network, genomes, [4, 5, 6])
+
+
+def assert_same_rollout(monkeypatch, module, name: str, plain, compiled) -> None:
+    """``module.name`` set to ``plain``, then to ``compiled``: the same fitness, bit for bit."""
+    import numpy as np
+
+    monkeypatch.setattr(module, name, plain)
+    before = carracing_rollout()
+    monkeypatch.setattr(module, name, compiled)
+    after = carracing_rollout()
+    assert np.array_equal(before.fitness, after.fitness)
+    assert np.array_equal(before.steps, after.steps)

@@ -4,12 +4,9 @@ depends on whether a process has switched to it."""
 import cv2
 import numpy as np
 import pytest
-import torch
+from conftest import assert_same_rollout
 
-from metaheb.config import load_config
-from metaheb.networks import PolicyNetwork
-from metaheb.rollout import rollout_batch
-from metaheb.tasks import carracing, make_task
+from metaheb.tasks import carracing
 from metaheb.tasks.area_resize import CompiledAreaResize, block_weights
 
 CAR = ["task.name=carracing", "network.encoder=carracing_conv", "network.normalise=max_abs"]
@@ -47,18 +44,8 @@ def test_the_compiled_resize_gives_opencv_s_bits_in_metaheb_s_layout(compiled, a
 
 
 def test_a_rollout_scores_the_same_bits_with_the_compiled_resize(compiled, monkeypatch):
-    config = load_config(None, [*CAR, "task.max_steps=60", "task.early_stop_after=60"])
-    task = make_task(config.task)
-    network = PolicyNetwork.of_task(config.network, task)
-    genomes = 0.1 * torch.randn(
-        3, network.genome_layout.size, generator=torch.Generator().manual_seed(0)
-    )
-    monkeypatch.setattr(carracing, "COMPILED_RESIZE", CompiledAreaResize(switch_after=10**12))
-    with_opencv = rollout_batch(task, network, genomes, [4, 5, 6])
-    monkeypatch.setattr(carracing, "COMPILED_RESIZE", compiled)
-    with_kernel = rollout_batch(task, network, genomes, [4, 5, 6])
-    assert np.array_equal(with_opencv.fitness, with_kernel.fitness)
-    assert np.array_equal(with_opencv.steps, with_kernel.steps)
+    plain = CompiledAreaResize(switch_after=10**12)
+    assert_same_rollout(monkeypatch, carracing, "COMPILED_RESIZE", plain, compiled)
 
 
 def test_a_process_switches_only_after_many_frames():

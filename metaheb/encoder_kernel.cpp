@@ -1,0 +1,178 @@
+// The CarRacing encoder's convolution and 2x2 max pool, one agent at a time, with oneDNN's bits.
+//
+// oneDNN's direct convolution computes each output as one fused multiply-add chain over the
+// kernel taps in (row, column, input channel) order, starting from the first tap's product; this
+// kernel runs the same chain, eight outputs of a row at a time, every output channel from one
+// load of the input. Each agent's input is first copied into polyphase planes (column w of a
+// stride-S convolution at phase w % S, index w / S), so a stride-2 row reads contiguous memory.
+// The pool keeps torch.maximum's values (NaN if either side is NaN). metaheb.encoder_kernel
+// builds this file, checks it against torch's path once per process and falls back where it
+// differs.
+#include <cmath>
+#include <cstdint>
+#include <vector>
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define METAHEB_AVX2 1
+#endif
+
+namespace {
+
+inline float nan_max(float a, float b) {
+    if (a != a) return a;
+    if (b != b) return b;
+    return a >= b ? a : b;
+}
+
+template <int C, int K, int S, int O>
+struct ConvPool {
+    int H, W, Wp, OW;
+    const float* planes;  // [C][H][S][Wp]
+    const float* kernel;  // [O][C][K][K], this agent's
+
+    inline const float* at(int c, int row, int kw, int w0) const {
+        return planes + ((static_cast<int64_t>(c) * H + row) * S + kw % S) * Wp + w0 + kw / S;
+    }
+
+    // Outputs w0 .. w0 + L - 1 of output row h, every output channel, into out[o * OW + w].
+    template <int L>
+    inline void block(int h, int w0, float* out) const {
+        float acc[O][L];
+        const float* x0 = at(0, h * S, 0, w0);
+        for (int o = 0; o < O; ++o) {
+            const float k = kernel[o * C * K * K];
+            for (int l = 0; l < L; ++l) acc[o][l] = x0[l] * k;
+        }
+        for (int kh = 0; kh < K; ++kh) {
+            for (int kw = 0; kw < K; ++kw) {
+                for (int c = 0; c < C; ++c) {
+                    if (kh == 0 && kw == 0 && c == 0) continue;
+                    const float* x = at(c, h * S + kh, kw, w0);
+                    for (int o = 0; o < O; ++o) {
+                        const float k = kernel[((o * C + c) * K + kh) * K + kw];
+                        for (int l = 0; l < L; ++l) acc[o][l] = std::fma(x[l], k, acc[o][l]);
+                    }
+                }
+            }
+        }
+        for (int o = 0; o < O; ++o)
+            for (int l = 0; l < L; ++l) out[o * OW + w0 + l] = acc[o][l];
+    }
+
+#ifdef METAHEB_AVX2
+    const __m256* wide;  // [tap][O]: each weight in all eight lanes, taps in the chain's order
+
+    // block<8> for the outputs at each of B starts, the accumulators in registers and each
+    // weight loaded once for the B blocks (the same operations in the same order).
+    template <int B>
+    inline void blocks8(int h, const int* starts, float* out) const {
+        __m256 acc[B][O];
+        for (int b = 0; b < B; ++b) {
+            const __m256 x0 = _mm256_loadu_ps(at(0, h * S, 0, starts[b]));
+            for (int o = 0; o < O; ++o) acc[b][o] = _mm256_mul_ps(x0, wide[o]);
+        }
+        const __m256* weights = wide + O;
+        for (int kh = 0; kh < K; ++kh) {
+            for (int kw = 0; kw < K; ++kw) {
+                for (int c = 0; c < C; ++c) {
+                    if (kh == 0 && kw == 0 && c == 0) continue;
+                    for (int b = 0; b < B; ++b) {
+                        const __m256 x = _mm256_loadu_ps(at(c, h * S + kh, kw, starts[b]));
+                        for (int o = 0; o < O; ++o) acc[b][o] = _mm256_fmadd_ps(x, weights[o], acc[b][o]);
+                    }
+                    weights += O;
+                }
+            }
+        }
+        for (int b = 0; b < B; ++b)
+            for (int o = 0; o < O; ++o) _mm256_storeu_ps(out + o * OW + starts[b], acc[b][o]);
+    }
+
+    void row(int h, float* out) const {
+        if (OW < 8) {
+            for (int w0 = 0; w0 < OW; ++w0) block<1>(h, w0, out);
+            return;
+        }
+        // Blocks of eight outputs; the last overlaps the one before it (computed twice, alike).
+        constexpr int B = O <= 6 ? 2 : 1;  // accumulators that fit in sixteen registers
+        const int count = (OW + 7) / 8;
+        int starts[B];
+        int block = 0;
+        for (; block + B <= count; block += B) {
+            for (int b = 0; b < B; ++b) starts[b] = 8 * (block + b) + 8 <= OW ? 8 * (block + b) : OW - 8;
+            blocks8<B>(h, starts, out);
+        }
+        for (; block < count; ++block) {
+            starts[0] = 8 * block + 8 <= OW ? 8 * block : OW - 8;
+            blocks8<1>(h, starts, out);
+        }
+    }
+#else
+    void row(int h, float* out) const {
+        for (int w0 = 0; w0 < OW; ++w0) block<1>(h, w0, out);
+    }
+#endif
+
+};
+
+template <int C, int K, int S, int O>
+void run(const float* in, const int64_t* in_strides, int P, int H, int W, const float* kernels,
+         float* out, const int64_t* out_strides) {
+    const int OH = (H - K) / S + 1, OW = (W - K) / S + 1, Wp = (W + S - 1) / S;
+    std::vector<float> planes(static_cast<size_t>(C) * H * S * Wp, 0.0f);
+    std::vector<float> rows(2 * static_cast<size_t>(O) * OW);
+#ifdef METAHEB_AVX2
+    std::vector<__m256> wide(static_cast<size_t>(K) * K * C * O);
+#endif
+    float* upper = rows.data();
+    float* lower = rows.data() + static_cast<size_t>(O) * OW;
+    for (int p = 0; p < P; ++p) {
+        const float* agent = in + p * in_strides[0];
+        float* plane = planes.data();
+        for (int c = 0; c < C; ++c)
+            for (int h = 0; h < H; ++h)
+                for (int phase = 0; phase < S; ++phase, plane += Wp) {
+                    const float* source = agent + c * in_strides[1] + h * in_strides[2];
+                    for (int i = 0, w = phase; w < W; ++i, w += S) plane[i] = source[w * in_strides[3]];
+                }
+        const float* kernel = kernels + p * O * C * K * K;
+        ConvPool<C, K, S, O> conv{H, W, Wp, OW, planes.data(), kernel};
+#ifdef METAHEB_AVX2
+        for (int kh = 0, tap = 0; kh < K; ++kh)
+            for (int kw = 0; kw < K; ++kw)
+                for (int c = 0; c < C; ++c, ++tap)
+                    for (int o = 0; o < O; ++o)
+                        wide[tap * O + o] = _mm256_set1_ps(kernel[((o * C + c) * K + kh) * K + kw]);
+        conv.wide = wide.data();
+#endif
+        float* pooled = out + p * out_strides[0];
+        for (int i = 0; i < OH / 2; ++i) {
+            conv.row(2 * i, upper);
+            conv.row(2 * i + 1, lower);
+            for (int o = 0; o < O; ++o) {
+                const float* a = upper + o * OW;
+                const float* b = lower + o * OW;
+                for (int j = 0; j < OW / 2; ++j)
+                    pooled[o * out_strides[1] + i * out_strides[2] + j * out_strides[3]] =
+                        nan_max(nan_max(a[2 * j], b[2 * j]), nan_max(a[2 * j + 1], b[2 * j + 1]));
+            }
+        }
+    }
+}
+
+}  // namespace
+
+// in: (P, C, H, W) float32 at the given strides; kernels: (P, O, C, K, K) contiguous;
+// out: (P, O, OH / 2, OW / 2) at the given strides. Returns 0, or -1 for a shape not built here.
+extern "C" int conv_pool(const float* in, const int64_t* in_strides, int P, int C, int H, int W,
+                         const float* kernels, int O, int K, int S, float* out,
+                         const int64_t* out_strides) {
+    if (C == 3 && K == 3 && S == 1 && O == 6) {
+        run<3, 3, 1, 6>(in, in_strides, P, H, W, kernels, out, out_strides);
+    } else if (C == 6 && K == 5 && S == 2 && O == 8) {
+        run<6, 5, 2, 8>(in, in_strides, P, H, W, kernels, out, out_strides);
+    } else {
+        return -1;
+    }
+    return 0;
+}

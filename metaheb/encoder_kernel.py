@@ -1,0 +1,144 @@
+"""The CarRacing encoder's convolutions and max pools built for this CPU, with oneDNN's bits.
+
+``metaheb.encoders`` runs each convolution as one grouped oneDNN call over the batch and pools
+it with two maxima: about 0.17 ms per agent-step at batch 8, the largest part of the agent's own
+work (docs/speed.md). oneDNN's direct kernel computes each output as one fused multiply-add chain
+over the taps in (row, column, input channel) order, starting from the first tap's product
+(measured here: the same bits for every output of both layers). ``encoder_kernel.cpp`` runs that
+chain for eight outputs of a row at once and every output channel from one load of the input,
+and pools as it goes; each agent is computed alone, so its bits do not depend on the batch.
+
+The source is built with the system's C++ compiler for this CPU (``-march=native``; each lane
+computes the same chain, so the vector width does not change the bits) and cached by the hash
+of source, flags and CPU. ``CompiledConvPool`` checks the kernel against torch's path once per
+process, and keeps torch's path with a one-line notice where the values differ or nothing
+builds. As with the compiled resize, a process switches only after ``SWITCH_AFTER_FRAMES``
+frames, so a short replay never builds anything.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from metaheb.errors import compiled_path_notice, first_line
+
+SOURCE = Path(__file__).with_name("encoder_kernel.cpp")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-std=c++17", "-shared", "-fPIC")
+SWITCH_AFTER_FRAMES = 50_000
+_INT64_4 = ctypes.c_int64 * 4
+
+
+def cache_dir() -> Path:
+    """Where built kernels are kept: ``$XDG_CACHE_HOME/metaheb`` (``~/.cache/metaheb``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "metaheb"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def build(compiler: str = "c++") -> Path:
+    """The shared library built from ``SOURCE`` for this CPU, from the cache when it is there.
+    Written atomically, so workers building at once leave one whole file."""
+    source = SOURCE.read_bytes()
+    key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu_model().encode()).hexdigest()
+    target = cache_dir() / f"encoder_kernel-{key[:16]}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        subprocess.run(
+            [compiler, *FLAGS, str(SOURCE), "-o", str(built)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.replace(built, target)
+    return target
+
+
+def load(path: Path) -> Callable[..., int]:
+    """The kernel's ``conv_pool`` entry point."""
+    function = ctypes.CDLL(str(path)).conv_pool
+    function.restype = ctypes.c_int
+    return function
+
+
+def conv_pool_into(
+    kernel: Callable[..., int],
+    x: torch.Tensor,
+    kernels: torch.Tensor,
+    stride: int,
+    out: torch.Tensor,
+) -> None:
+    """``max_pool_2x2(conv2d(x_p, kernels_p, stride))`` of every agent p into ``out``.
+
+    ``x``: ``(P, C, H, W)`` float32 at any strides; ``kernels``: ``(P, O, C, K, K)``; ``out``:
+    ``(P, O, OH // 2, OW // 2)`` at any strides."""
+    kernels = kernels.contiguous()
+    agents, channels, height, width = x.shape
+    status = kernel(
+        ctypes.c_void_p(x.data_ptr()),
+        _INT64_4(*x.stride()),
+        agents,
+        channels,
+        height,
+        width,
+        ctypes.c_void_p(kernels.data_ptr()),
+        kernels.shape[1],
+        kernels.shape[-1],
+        stride,
+        ctypes.c_void_p(out.data_ptr()),
+        _INT64_4(*out.stride()),
+    )
+    if status != 0:
+        raise ValueError(f"no kernel built for convolution {tuple(kernels.shape[1:])}")
+
+
+class CompiledConvPool:
+    """The built convolution-and-pool, once a process has encoded enough frames."""
+
+    def __init__(self, switch_after: int = SWITCH_AFTER_FRAMES) -> None:
+        self.switch_after = switch_after
+        self.frames_seen = 0
+        self.kernel: Callable[..., int] | None = None
+        self._works: bool | None = None
+
+    def ready(self, count: int, check: Callable[[Callable[..., int]], bool]) -> bool:
+        """Whether the next ``count`` frames go through the kernel; on the call that crosses the
+        threshold it is built and ``check(kernel)`` must find torch's values."""
+        self.frames_seen += count
+        if self._works is None and self.frames_seen >= self.switch_after:
+            self._works = self._build_and_check(check)
+        return bool(self._works)
+
+    def _build_and_check(self, check: Callable[[Callable[..., int]], bool]) -> bool:
+        try:
+            self.kernel = load(build())
+            same = check(self.kernel)
+        except (OSError, subprocess.CalledProcessError, ValueError) as error:
+            why = getattr(error, "stderr", None) or str(error)
+            return _notice(f"it does not build here ({first_line(why)[:160]})")
+        return same or _notice("its values differ from torch's on this machine")
+
+
+def _notice(why: str) -> bool:
+    compiled_path_notice("CarRacing's built encoder kernel", why, "torch's convolutions")
+    return False

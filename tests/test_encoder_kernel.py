@@ -1,0 +1,84 @@
+"""CarRacing's encoder kernel built for this CPU gives oneDNN's convolutions' values, so nothing
+a run computes depends on whether a process has switched to it."""
+
+import subprocess
+
+import pytest
+import torch
+from conftest import assert_same_rollout
+
+from metaheb import encoder_kernel, encoders
+from metaheb.encoder_kernel import CompiledConvPool
+
+CAR = ["task.name=carracing", "network.encoder=carracing_conv", "network.normalise=max_abs"]
+
+
+@pytest.fixture(scope="module")
+def built():
+    conv = CompiledConvPool(switch_after=0)
+    if not conv.ready(1, encoders.kernel_matches):
+        pytest.skip("the encoder kernel does not build here (torch's convolutions serve)")
+    return conv
+
+
+def features(frames: torch.Tensor, kernels: list[torch.Tensor], conv, monkeypatch) -> torch.Tensor:
+    monkeypatch.setattr(encoders, "COMPILED_CONV", conv)
+    return encoders.conv_features("carracing_conv", frames, kernels)
+
+
+@pytest.mark.parametrize("agents", [1, 2, 8, 13])  # 13: blocks of 8 agents and a remainder
+def test_the_kernel_gives_torch_s_features_at_any_batch(built, agents, monkeypatch):
+    generator = torch.Generator().manual_seed(agents)
+    # the frames' own layout (84, 84, P, 3), as tasks.carracing hands them over
+    frames = torch.rand(84, 84, agents, 3, generator=generator).permute(2, 3, 0, 1)
+    kernels = [
+        torch.randn(agents, *shape, generator=generator) for shape in ((6, 3, 3, 3), (8, 6, 5, 5))
+    ]
+    torch_path = features(frames, kernels, CompiledConvPool(switch_after=10**12), monkeypatch)
+    kernel_path = features(frames, kernels, built, monkeypatch)
+    assert torch.equal(torch_path, kernel_path)
+    alone = features(frames[:1], [k[:1] for k in kernels], built, monkeypatch)
+    assert torch.equal(alone, kernel_path[:1])  # an agent's bits do not depend on its batch
+
+
+def test_the_pool_keeps_nan_as_torch_does(built):
+    x = torch.rand(1, 3, 84, 84).contiguous(memory_format=torch.channels_last)
+    x[0, 1, 10, 10] = float("nan")
+    kernel = torch.randn(1, 6, 3, 3, 3)
+    expected, got = encoders.conv_pool(x, kernel, 1), encoders.conv_pool(x, kernel, 1, built.kernel)
+    assert torch.equal(expected.isnan(), got.isnan()) and got.isnan().any()
+    assert torch.equal(expected.nan_to_num(), got.nan_to_num())
+
+
+def test_a_rollout_scores_the_same_bits_with_the_kernel(built, monkeypatch):
+    plain = CompiledConvPool(switch_after=10**12)
+    assert_same_rollout(monkeypatch, encoders, "COMPILED_CONV", plain, built)
+
+
+def test_a_process_switches_only_after_many_frames():
+    conv = CompiledConvPool(switch_after=100)
+    assert not conv.ready(60, encoders.kernel_matches)
+    assert conv.kernel is None  # nothing built for a short replay
+
+
+def test_no_compiler_means_torch_s_path_and_one_line(monkeypatch, capsys):
+    def no_compiler(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, ["c++"], stderr="c++: not found\nmore")
+
+    monkeypatch.setattr(encoder_kernel, "build", no_compiler)
+    conv = CompiledConvPool(switch_after=0)
+    assert not conv.ready(1, encoders.kernel_matches)
+    line = capsys.readouterr().err.strip()
+    assert line.count("\n") == 0 and "c++: not found" in line and "torch's convolutions" in line
+
+
+def test_the_built_library_is_cached_and_written_whole(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        first = encoder_kernel.build()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("no C++ compiler here")
+    assert first.parent == tmp_path / "metaheb" and first.stat().st_size > 0
+    before = first.stat().st_mtime_ns
+    assert encoder_kernel.build() == first and first.stat().st_mtime_ns == before
+    assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch left behind
