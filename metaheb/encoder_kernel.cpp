@@ -3,7 +3,7 @@
 // oneDNN's direct convolution computes each output as one fused multiply-add chain over the
 // kernel taps in (row, column, input channel) order, starting from the first tap's product; this
 // kernel runs the same chain, eight outputs of a row at a time, every output channel from one
-// load of the input. Each agent's input is first copied into polyphase planes (column w of a
+// load of the input. The batch's input is first copied into polyphase planes (column w of a
 // stride-S convolution at phase w % S, index w / S), so a stride-2 row reads contiguous memory.
 // The pool keeps torch.maximum's values (NaN if either side is NaN). metaheb.encoder_kernel
 // builds this file, checks it against torch's path once per process and falls back where it
@@ -119,7 +119,16 @@ template <int C, int K, int S, int O>
 void run(const float* in, const int64_t* in_strides, int P, int H, int W, const float* kernels,
          float* out, const int64_t* out_strides) {
     const int OH = (H - K) / S + 1, OW = (W - K) / S + 1, Wp = (W + S - 1) / S;
-    std::vector<float> planes(static_cast<size_t>(C) * H * S * Wp, 0.0f);
+    const size_t plane_size = static_cast<size_t>(C) * H * S * Wp;
+    std::vector<float> planes(plane_size * P, 0.0f);  // [P][C][H][S][Wp]
+    // One pass over the whole batch, in the input's own memory order when it holds the agents'
+    // channels side by side (tasks.carracing's frames): each cache line is read once.
+    for (int h = 0; h < H; ++h)
+        for (int w = 0; w < W; ++w)
+            for (int p = 0; p < P; ++p)
+                for (int c = 0; c < C; ++c)
+                    planes[p * plane_size + ((static_cast<size_t>(c) * H + h) * S + w % S) * Wp + w / S] =
+                        in[p * in_strides[0] + c * in_strides[1] + h * in_strides[2] + w * in_strides[3]];
     std::vector<float> rows(2 * static_cast<size_t>(O) * OW);
 #ifdef METAHEB_AVX2
     std::vector<__m256> wide(static_cast<size_t>(K) * K * C * O);
@@ -127,16 +136,8 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
     float* upper = rows.data();
     float* lower = rows.data() + static_cast<size_t>(O) * OW;
     for (int p = 0; p < P; ++p) {
-        const float* agent = in + p * in_strides[0];
-        float* plane = planes.data();
-        for (int c = 0; c < C; ++c)
-            for (int h = 0; h < H; ++h)
-                for (int phase = 0; phase < S; ++phase, plane += Wp) {
-                    const float* source = agent + c * in_strides[1] + h * in_strides[2];
-                    for (int i = 0, w = phase; w < W; ++i, w += S) plane[i] = source[w * in_strides[3]];
-                }
         const float* kernel = kernels + p * O * C * K * K;
-        ConvPool<C, K, S, O> conv{H, W, Wp, OW, planes.data(), kernel};
+        ConvPool<C, K, S, O> conv{H, W, Wp, OW, planes.data() + p * plane_size, kernel};
 #ifdef METAHEB_AVX2
         for (int kh = 0, tap = 0; kh < K; ++kh)
             for (int kw = 0; kw < K; ++kw)
