@@ -176,6 +176,8 @@ def test_each_arm_is_compared_with_static_and_with_its_own_plain_rules():
         "static",
         "hebbian ABCD_lr K=16",
         "hebbian ABCD_lr modulated by both",
+        "hebbian ABCD_lr merged to 384",
+        "hebbian ABCD K=16",  # other rules: not the merged arm's fixed bottleneck
     ]
     arms = [Arm(label, [label], []) for label in labels]
     pairs = [(arm.label, base.label) for arm, base in compared_pairs(arms)]
@@ -183,6 +185,10 @@ def test_each_arm_is_compared_with_static_and_with_its_own_plain_rules():
         ("hebbian ABCD_lr", "static"),
         ("hebbian ABCD_lr K=16", "static"),
         ("hebbian ABCD_lr modulated by both", "static"),
+        ("hebbian ABCD_lr merged to 384", "static"),
+        ("hebbian ABCD K=16", "static"),
         ("hebbian ABCD_lr K=16", "hebbian ABCD_lr"),
         ("hebbian ABCD_lr modulated by both", "hebbian ABCD_lr"),
+        ("hebbian ABCD_lr merged to 384", "hebbian ABCD_lr"),
+        ("hebbian ABCD_lr merged to 384", "hebbian ABCD_lr K=16"),
     ]

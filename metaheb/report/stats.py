@@ -80,7 +80,8 @@ def group_arms(results: list[AgentResult]) -> list[Arm]:
 def compared_pairs(arms: list[Arm]) -> list[tuple[Arm, Arm]]:
     """(arm, baseline): plastic against static; a bottleneck or merged arm against per-synapse
     rules and a modulated arm against the same rules unmodulated (the label before " K=",
-    " merged" or " modulated")."""
+    " merged" or " modulated"); a merged arm also against the fixed bottlenecks of its rules,
+    the other way of sharing them (Pedersen & Risi 2021)."""
     static = [a for a in arms if a.label == "static"]
     plastic = [a for a in arms if a.label != "static"]
     pairs = [(arm, base) for base in static for arm in plastic]
@@ -89,6 +90,9 @@ def compared_pairs(arms: list[Arm]) -> list[tuple[Arm, Arm]]:
             if marker in arm.label:
                 plain = arm.label.split(marker)[0]
                 pairs += [(arm, base) for base in plastic if base.label == plain]
+                if marker == " merged":
+                    fixed = plain + " K="
+                    pairs += [(arm, base) for base in plastic if base.label.startswith(fixed)]
                 break
     return pairs
 
