@@ -16,7 +16,8 @@ for every env (a car weaving on and off the road):
   by the compiled resize a training worker switches to, and once more by OpenCV frame by frame
   (``agent opencv``: what the agent step was before it, the same bits), and with the encoder's
   convolutions by torch instead of the kernel built for this CPU (``agent torchconv``, the same
-  values).
+  values); the encoder alone, both ways, frames per second (``encoder torch``, ``encoder
+  built``).
 Prints each rate, the ratios the task is judged by, the share of a fast step spent drawing, and
 where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping), and
 the memory floor of the agents' network state (its bytes streamed once per step,
@@ -189,6 +190,19 @@ def _agent_rate(agents: int, steps: int, fused: bool) -> float:
     return float(result.steps.sum() - agents) / elapsed
 
 
+def encoder_rate(agents: int, built: bool, repeats: int = 300) -> float:
+    """Frames per second through the encoder alone (both convolutions, pools and tanh) at a batch
+    of ``agents``: torch's convolutions, or the kernel built for this CPU (the same values)."""
+    generator = torch.Generator().manual_seed(0)
+    frames = torch.rand(84, 84, agents, 3, generator=generator).permute(2, 3, 0, 1)
+    kernels = [torch.randn(agents, 6, 3, 3, 3), torch.randn(agents, 8, 6, 5, 5)]
+    with plain_paths(opencv=False, torch_conv=not built):
+        started = time.perf_counter()
+        for _ in range(repeats):
+            conv_features("carracing_conv", frames, kernels)
+        return agents * repeats / (time.perf_counter() - started)
+
+
 def state_floor(agents: int) -> float:
     """Seconds per agent-step to stream the plastic layers' state of ``agents`` agents once."""
     _, network = agent_setup(1)
@@ -272,6 +286,8 @@ def main() -> None:
     measures["agent torchconv"] = lambda: agent_rate(
         args.agents, args.steps, fused, torch_conv=True
     )
+    measures["encoder torch"] = lambda: encoder_rate(args.agents, built=False)
+    measures["encoder built"] = lambda: encoder_rate(args.agents, built=True)
     for on in {False, fused}:  # compile outside the clock: the update, the resize, the shapes
         agent_rate(args.agents, 5, fused=on)
     # Interleaved rounds: this machine's speed drifts by tens of percent over a minute, and
@@ -299,6 +315,7 @@ def main() -> None:
         "fast_over_envpool": ("fast", "envpool"),
         "fast_over_physics": ("fast", "physics"),
         "fast_batch_over_fast": ("fast batch", "fast"),
+        "encoder_built_over_torch": ("encoder built", "encoder torch"),
     }
     ratios = {
         name: spread(per_round_ratio(values[top], values[bottom]))
