@@ -72,9 +72,9 @@ def conv_pool(
     """One layer before its tanh: ``max_pool_2x2(conv2d(x, kernel))`` of every agent, from and to
     ``(1, P * channels, H, W)`` channels last. By oneDNN's grouped convolution, or with ``built``
     by ``metaheb.encoder_kernel``'s, which gives the same values (and the same layout, so the
-    tanh after it rounds each value as it would have)."""
+    tanh after it rounds each value as it would have); the kernel reads float32 only."""
     agents, out_channels = kernel.shape[:2]
-    if built is None:
+    if built is None or x.dtype != torch.float32 or kernel.dtype != torch.float32:
         grouped = kernel.reshape(-1, *kernel.shape[2:])  # (P * out, in, k, k)
         return max_pool_2x2(F.conv2d(x, grouped, stride=stride, groups=agents))
     height, width = (((size - kernel.shape[-1]) // stride + 1) // 2 for size in x.shape[-2:])
@@ -90,7 +90,7 @@ def conv_pool(
 
 def kernel_matches(built: Callable[..., int]) -> bool:
     """Whether the built kernel gives torch's values for both CarRacing layers, on random frames
-    and kernels at batches of 1, 3 and 9 (vector loop and remainder both exercised)."""
+    and kernels at batches of 1, 3 and 9 agents (each agent's offsets into the batch)."""
     generator = torch.Generator().manual_seed(0)
     for agents in (1, 3, 9):
         x = torch.rand(1, agents * 3, 84, 84, generator=generator)

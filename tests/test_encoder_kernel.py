@@ -82,3 +82,11 @@ def test_the_built_library_is_cached_and_written_whole(tmp_path, monkeypatch):
     before = first.stat().st_mtime_ns
     assert encoder_kernel.build() == first and first.stat().st_mtime_ns == before
     assert [p.name for p in first.parent.iterdir()] == [first.name]  # no scratch left behind
+
+
+def test_float64_frames_take_torch_s_path(built):
+    x = torch.rand(1, 6, 84, 84, dtype=torch.float64).contiguous(memory_format=torch.channels_last)
+    kernel = torch.randn(2, 6, 3, 3, 3, dtype=torch.float64)
+    assert torch.equal(
+        encoders.conv_pool(x, kernel, 1, built.kernel), encoders.conv_pool(x, kernel, 1)
+    )
