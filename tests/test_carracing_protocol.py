@@ -105,15 +105,19 @@ def test_l2_on_coefficients_leaves_the_convolutions_unpenalised():
     assert coefficients[0] < 0 < coefficients[1]  # tie: ranks by position only
 
 
-CALLS = {"frames": 0, "forward": 0}
+CALLS = {"frames": 0, "encode": 0, "forward": 0}
 
 
 class CountingNetwork(PolicyNetwork):
-    """The same network, counting its forward passes."""
+    """The same network, counting the frames it encodes and its forward passes."""
 
-    def forward(self, weights, obs):
+    def encode(self, weights, obs):
+        CALLS["encode"] += 1
+        return super().encode(weights, obs)
+
+    def forward_features(self, weights, features):
         CALLS["forward"] += 1
-        return super().forward(weights, obs)
+        return super().forward_features(weights, features)
 
 
 def test_action_repeat_acts_and_draws_on_every_kth_frame(monkeypatch):
@@ -133,12 +137,13 @@ def test_action_repeat_acts_and_draws_on_every_kth_frame(monkeypatch):
     results = {}
     for repeat in (1, 4):
         task = make_task(TaskConfig(**{**vars(config.task), "action_repeat": repeat}))
-        CALLS.update(frames=0, forward=0)
+        CALLS.update(frames=0, encode=0, forward=0)
         result = rollout_batch(task, counting, genomes, [1, 2])
         results[repeat] = (dict(CALLS), result.steps.tolist())
-    # Per car: one frame at reset, then one after each step that a decision reads.
-    assert results[1] == ({"frames": 2 * 41, "forward": 40}, [40, 40])
-    assert results[4] == ({"frames": 2 * 11, "forward": 10}, [40, 40])
+    # Per car: one frame at reset, then one after each step that a decision reads; a batch's
+    # frames are encoded once per decision, the last step's never (no decision reads them).
+    assert results[1] == ({"frames": 2 * 41, "encode": 40, "forward": 40}, [40, 40])
+    assert results[4] == ({"frames": 2 * 11, "encode": 10, "forward": 10}, [40, 40])
 
 
 def test_carracing_trains_with_a_held_out_centre(tmp_path, local_ray):
