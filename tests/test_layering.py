@@ -8,6 +8,7 @@ LAYERS = {
     "errors": 1,
     "agent_names": 1,
     "rules": 1,
+    "encoder_kernel": 1,
     "modulation": 1,
     "config": 1,
     "seeding": 1,
