@@ -120,7 +120,10 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
          float* out, const int64_t* out_strides) {
     const int OH = (H - K) / S + 1, OW = (W - K) / S + 1, Wp = (W + S - 1) / S;
     const size_t plane_size = static_cast<size_t>(C) * H * S * Wp;
-    std::vector<float> planes(plane_size * P, 0.0f);  // [P][C][H][S][Wp]
+    // Buffers kept between calls (a call per layer per step): grown once, never cleared, as
+    // every element a row reads is written first.
+    static thread_local std::vector<float> planes, rows;
+    planes.resize(plane_size * P);  // [P][C][H][S][Wp]
     // One pass over the whole batch, in the input's own memory order when it holds the agents'
     // channels side by side (tasks.carracing's frames): each cache line is read once.
     for (int h = 0; h < H; ++h)
@@ -129,9 +132,10 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
                 for (int c = 0; c < C; ++c)
                     planes[p * plane_size + ((static_cast<size_t>(c) * H + h) * S + w % S) * Wp + w / S] =
                         in[p * in_strides[0] + c * in_strides[1] + h * in_strides[2] + w * in_strides[3]];
-    std::vector<float> rows(2 * static_cast<size_t>(O) * OW);
+    rows.resize(2 * static_cast<size_t>(O) * OW);
 #ifdef METAHEB_AVX2
-    std::vector<__m256> wide(static_cast<size_t>(K) * K * C * O);
+    static thread_local std::vector<__m256> wide;
+    wide.resize(static_cast<size_t>(K) * K * C * O);
 #endif
     float* upper = rows.data();
     float* lower = rows.data() + static_cast<size_t>(O) * OW;
