@@ -29,7 +29,7 @@ from pathlib import Path
 
 import torch
 
-from metaheb.errors import compiled_path_notice, first_line
+from metaheb.errors import SwitchAfterFrames, compiled_path_notice, first_line
 
 SOURCE = Path(__file__).with_name("encoder_kernel.cpp")
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-std=c++17", "-shared", "-fPIC")
@@ -112,22 +112,17 @@ def conv_pool_into(
         raise ValueError(f"no kernel built for convolution {tuple(kernels.shape[1:])}")
 
 
-class CompiledConvPool:
+class CompiledConvPool(SwitchAfterFrames):
     """The built convolution-and-pool, once a process has encoded enough frames."""
 
     def __init__(self, switch_after: int = SWITCH_AFTER_FRAMES) -> None:
-        self.switch_after = switch_after
-        self.frames_seen = 0
+        super().__init__(switch_after)
         self.kernel: Callable[..., int] | None = None
-        self._works: bool | None = None
 
     def ready(self, count: int, check: Callable[[Callable[..., int]], bool]) -> bool:
         """Whether the next ``count`` frames go through the kernel; on the call that crosses the
         threshold it is built and ``check(kernel)`` must find torch's values."""
-        self.frames_seen += count
-        if self._works is None and self.frames_seen >= self.switch_after:
-            self._works = self._build_and_check(check)
-        return bool(self._works)
+        return self._ready(count, lambda: self._build_and_check(check))
 
     def _build_and_check(self, check: Callable[[Callable[..., int]], bool]) -> bool:
         try:

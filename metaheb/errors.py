@@ -2,6 +2,7 @@
 run that cannot go on (exit code 1); and the one-line forms of other errors and notices."""
 
 import sys
+from collections.abc import Callable
 
 
 class UserError(Exception):
@@ -27,3 +28,20 @@ def compiled_path_notice(what: str, why: str, instead: str) -> None:
         file=sys.stderr,
         flush=True,
     )
+
+
+class SwitchAfterFrames:
+    """A compiled path that gives a plain path's values, taken once a process has seen
+    ``switch_after`` frames (so a short replay never pays for compiling); built and checked on
+    the call that crosses the threshold, by ``check`` (False keeps the plain path)."""
+
+    def __init__(self, switch_after: int) -> None:
+        self.switch_after = switch_after
+        self.frames_seen = 0
+        self._works: bool | None = None
+
+    def _ready(self, count: int, check: Callable[[], bool]) -> bool:
+        self.frames_seen += count
+        if self._works is None and self.frames_seen >= self.switch_after:
+            self._works = check()
+        return bool(self._works)

@@ -30,7 +30,7 @@ import cv2
 import numpy as np
 import torch
 
-from metaheb.errors import compiled_path_notice, first_line
+from metaheb.errors import SwitchAfterFrames, compiled_path_notice, first_line
 
 SOURCE, TARGET = 96, 84
 SWITCH_AFTER_FRAMES = 50_000
@@ -87,24 +87,19 @@ def resize_and_scale(stacked: torch.Tensor, a: torch.Tensor, b: torch.Tensor) ->
     return (small.round().clamp(0, 255) / 255.0).view(84, 84, n)
 
 
-class CompiledAreaResize:
+class CompiledAreaResize(SwitchAfterFrames):
     """The compiled resize of a batch of frames, once a process has drawn enough of them."""
 
     def __init__(self, switch_after: int = SWITCH_AFTER_FRAMES) -> None:
-        self.switch_after = switch_after
-        self.frames_seen = 0
+        super().__init__(switch_after)
         self._kernel = None
-        self._works: bool | None = None
         a, b = block_weights()
         self._a, self._b = torch.from_numpy(a), torch.from_numpy(b)
 
     def ready(self, count: int) -> bool:
         """Whether the next ``count`` frames go through the kernel (compiled and checked on the
         call that crosses the threshold)."""
-        self.frames_seen += count
-        if self._works is None and self.frames_seen >= self.switch_after:
-            self._works = self._compile_and_check()
-        return bool(self._works)
+        return self._ready(count, self._compile_and_check)
 
     def __call__(self, observations: list[np.ndarray]) -> np.ndarray:
         """96x96x3 uint8 frames -> (n, 3, 84, 84) float32, a view of (84, 84, n, 3) memory."""
