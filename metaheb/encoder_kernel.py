@@ -8,7 +8,7 @@ over the taps in (row, column, input channel) order, starting from the first tap
 chain for eight outputs of a row at once and every output channel from one load of the input,
 and pools as it goes; each agent is computed alone, so its bits do not depend on the batch.
 
-The source is built with the system's C++ compiler for this CPU (``-march=native``; each lane
+The source is built with the system's C++ compiler for this CPU (``metaheb.native``; each lane
 computes the same chain, so the vector width does not change the bits) and cached by the hash
 of source, flags and CPU. ``CompiledConvPool`` checks the kernel against torch's path once per
 process, and keeps torch's path with a one-line notice where the values differ or nothing
@@ -19,66 +19,27 @@ frames, so a short replay never builds anything.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
-import platform
-import subprocess
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from metaheb.errors import SwitchAfterFrames, compiled_path_notice, first_line
+from metaheb import native
+from metaheb.errors import SwitchAfterFrames, compiled_path_notice
 
 SOURCE = Path(__file__).with_name("encoder_kernel.cpp")
-FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-std=c++17", "-shared", "-fPIC")
 SWITCH_AFTER_FRAMES = 50_000
 _INT64_4 = ctypes.c_int64 * 4
 
 
-def cache_dir() -> Path:
-    """Where built kernels are kept: ``$XDG_CACHE_HOME/metaheb`` (``~/.cache/metaheb``)."""
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "metaheb"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith(("model name", "flags")):
-                return line
-    except OSError:
-        pass
-    return platform.processor()
-
-
-def build(compiler: str = "c++") -> Path:
-    """The shared library built from ``SOURCE`` for this CPU, from the cache when it is there.
-    Written atomically, so workers building at once leave one whole file."""
-    source = SOURCE.read_bytes()
-    key = hashlib.sha256(source + " ".join(FLAGS).encode() + _cpu_model().encode()).hexdigest()
-    target = cache_dir() / f"encoder_kernel-{key[:16]}.so"
-    if target.exists():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        built = Path(scratch) / target.name
-        subprocess.run(
-            [compiler, *FLAGS, str(SOURCE), "-o", str(built)],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        os.replace(built, target)
-    return target
+def build() -> Path:
+    """The kernel's shared library for this CPU (``metaheb.native.build``)."""
+    return native.build(SOURCE)
 
 
 def load(path: Path) -> Callable[..., int]:
     """The kernel's ``conv_pool`` entry point."""
-    function = ctypes.CDLL(str(path)).conv_pool
-    function.restype = ctypes.c_int
-    return function
+    return native.load(path, "conv_pool")
 
 
 def conv_pool_into(
@@ -128,9 +89,8 @@ class CompiledConvPool(SwitchAfterFrames):
         try:
             self.kernel = load(build())
             same = check(self.kernel)
-        except (OSError, subprocess.CalledProcessError, ValueError) as error:
-            why = getattr(error, "stderr", None) or str(error)
-            return _notice(f"it does not build here ({first_line(why)[:160]})")
+        except (*native.BUILD_ERRORS, ValueError) as error:
+            return _notice(f"it does not build here ({native.build_error_line(error)})")
         return same or _notice("its values differ from torch's on this machine")
 
 

@@ -20,16 +20,18 @@ multiplied in once per episode, exact since it scales its terms), and ``hebbian_
 terms to the live weights in place (``addcmul_``: about six times faster than building dw out of
 place, and in place is what lets plasticity act on the next forward pass).
 
-``fused_hebbian_step_`` is the same update compiled (torch.compile) into one loop over memory,
-the max |w| normalisation after it included: eager, the four terms take about fourteen passes
-over layer-sized arrays (each ``addcmul_`` reads the weights and a factor and writes the weights;
-the outer product is a temporary) and the normalisation two more; fused, the weights and each
-factor are read once and the weights written once. It performs the eager update's operations in
-the eager order and rounds them the same way (a + b * c as one fused multiply-add, as the eager
-kernels are built), so it gives the eager update's bits: a run's numbers do not depend on which
-one ran. ``fused_update_works`` checks that once per process and falls back to the eager update
-with a one-line notice where it does not hold or no C++ compiler is found. Compiling takes a few
-seconds per process (cached on disk), which long runs repay (``network.fused = "auto"``).
+``fused_hebbian_step_`` is the same update in one pass over memory, the max |w| normalisation
+after it included: eager, the four terms take about fourteen passes over layer-sized arrays (each
+``addcmul_`` reads the weights and a factor and writes the weights; the outer product is a
+temporary) and the normalisation two more; fused, the weights and each factor are read once and
+the weights written once. It runs a kernel built for this CPU (``metaheb.update_kernel``) or,
+where that does not build, the update compiled by torch.compile. Both perform the eager update's
+operations in the eager order and round them the same way (a + b * c as one fused multiply-add,
+as the eager kernels are built), so they give the eager update's bits: a run's numbers do not
+depend on which one ran. ``fused_update_works`` checks that once per process and falls back with
+a one-line notice where it does not hold or no C++ compiler is found. Building or compiling
+takes a few seconds per machine or process (cached on disk), which long runs repay
+(``network.fused = "auto"``).
 
 Shapes: weights ``(P, out, in)`` for P agents (post j indexes ``out``, pre i indexes ``in``);
 activations ``(P, in)`` and ``(P, out)``; a rule's coefficients ``(P, k, out, in)`` in the order
@@ -39,11 +41,13 @@ of ``Rule.coefficients``.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 
+from metaheb import update_kernel
 from metaheb.errors import compiled_path_notice, first_line
 
 
@@ -199,9 +203,25 @@ def fused_hebbian_step_(
     scale: torch.Tensor | None = None,
     normalise: bool = False,
 ) -> None:
-    """``hebbian_step_`` (and ``normalise_max_abs_`` with ``normalise``) compiled into one pass;
-    the eager update's bits where ``fused_update_works`` (see the module docstring). Compiled on
-    first use, for any population and layer size (dynamic shapes)."""
+    """``hebbian_step_`` (and ``normalise_max_abs_`` with ``normalise``) in one pass over memory,
+    with the eager update's bits where ``fused_update_works``: the kernel built for this CPU
+    (``metaheb.update_kernel``) where it serves the layer, torch's compiled update otherwise."""
+    if _built_update_works() and update_kernel.takes(weights, terms):
+        update_kernel.built_hebbian_step_(weights, pre, post, terms, scale, normalise)
+    else:
+        _compiled_hebbian_step_(weights, pre, post, terms, scale, normalise)
+
+
+def _compiled_hebbian_step_(
+    weights: torch.Tensor,
+    pre: torch.Tensor,
+    post: torch.Tensor,
+    terms: Terms,
+    scale: torch.Tensor | None,
+    normalise: bool,
+) -> None:
+    """The update compiled by torch.compile on first use, for any population and layer size
+    (dynamic shapes)."""
     global _compiled_update
     if _compiled_update is None:
         import torch._inductor.config as inductor
@@ -217,32 +237,58 @@ def fused_hebbian_step_(
     _compiled_update(weights, pre, post, *terms, scale, normalise)
 
 
-@functools.cache
-def fused_update_works() -> bool:
-    """Whether this process can run the fused update with the eager update's bits.
+# Checked cases: rows that fill the vector loop and leave a remainder; modulated, a term missing.
+_CHECKS = ((3, 5, 19, (), False), (2, 9, 21, (1,), True))
 
-    Checked once per process on a small case whose rows do not fill a vector register (so both
-    the vector loop and its remainder are compared); if the compiler is missing or fails, or the
-    bits differ, one line on stderr says so and the eager update serves instead: the same
-    numbers, slower.
-    """
+
+def _same_bits_as_eager(step: Callable[..., None]) -> bool:
+    """Whether ``step(weights, pre, post, terms, scale, normalise=True)`` gives the eager update's
+    bits (then max |w| normalisation) on ``_CHECKS``."""
     generator = torch.Generator().manual_seed(0)
-    weights = torch.randn(3, 5, 19, generator=generator)
-    pre, post = torch.randn(3, 19, generator=generator), torch.randn(3, 5, generator=generator)
-    terms = Terms(*(torch.randn(3, 5, 19, generator=generator) for _ in range(4)))
-    eager, fused = weights.clone(), weights.clone()
-    hebbian_step_(eager, pre, post, terms)
-    normalise_max_abs_(eager)
-    try:
-        fused_hebbian_step_(fused, pre, post, terms, normalise=True)
-    except Exception as error:  # any compiler failure: the eager update gives the same numbers
-        _fallback_notice(f"it does not compile here ({first_line(error)[:160]})")
-        return False
-    if not torch.equal(eager, fused):
-        _fallback_notice("its rounding differs from the eager update's on this machine")
-        return False
+    for agents, out, inputs, missing, modulated in _CHECKS:
+        weights = torch.randn(agents, out, inputs, generator=generator)
+        pre = torch.randn(agents, inputs, generator=generator)
+        post = torch.randn(agents, out, generator=generator)
+        factors = [torch.randn(agents, out, inputs, generator=generator) for _ in range(4)]
+        terms = Terms(*(None if k in missing else f for k, f in enumerate(factors)))
+        scale = torch.rand(agents, generator=generator) if modulated else None
+        eager, other = weights.clone(), weights.clone()
+        hebbian_step_(eager, pre, post, terms, scale)
+        normalise_max_abs_(eager)
+        step(other, pre, post, terms, scale, normalise=True)
+        if not torch.equal(eager.view(torch.int32), other.view(torch.int32)):
+            return False
     return True
 
 
-def _fallback_notice(why: str) -> None:
+@functools.cache
+def _built_update_works() -> bool:
+    """Whether this process has the built update with the eager update's bits (checked once)."""
+    if not update_kernel.available():
+        return False
+    return _same_bits_as_eager(update_kernel.built_hebbian_step_) or update_kernel.notice(
+        "its rounding differs from the eager update's on this machine"
+    )
+
+
+@functools.cache
+def _compiled_update_works() -> bool:
+    """Whether this process has torch's compiled update with the eager update's bits."""
+    try:
+        same = _same_bits_as_eager(_compiled_hebbian_step_)
+    except Exception as error:  # any compiler failure: the eager update gives the same numbers
+        _fallback_notice(f"it does not compile here ({first_line(error)[:160]})")
+        return False
+    return same or _fallback_notice("its rounding differs from the eager update's on this machine")
+
+
+def fused_update_works() -> bool:
+    """Whether this process can run the fused update with the eager update's bits: the built
+    kernel, or else torch's compiled update (compiled only then). If neither holds, one line on
+    stderr says so and the eager update serves instead: the same numbers, slower."""
+    return _built_update_works() or _compiled_update_works()
+
+
+def _fallback_notice(why: str) -> bool:
     compiled_path_notice("the fused rule update", why, "the eager update")
+    return False

@@ -2,7 +2,9 @@
 
 For the 27-128-64-8 network over a population of P agents, per agent-step:
 - eager: metaheb's step, one forward and one in-place update for the whole population;
-- fused: the same with the update compiled into one pass (``network.fused = true``);
+- fused: the same with the update in one pass (``network.fused = true``): the kernel built for
+  this CPU (``metaheb.update_kernel``);
+- compiled: the fused update by torch.compile instead (where no kernel builds);
 - loop: agent by agent, the usual way of writing it: a matrix-vector product per layer and the
   rule's dw built from its equation, then added (``w += F_A outer(o_j, o_i) + ...``);
 - in-place loop: agent by agent with metaheb's own in-place update (a stronger baseline);
@@ -23,10 +25,12 @@ import argparse
 import dataclasses
 import json
 import time
+from unittest import mock
 
 import torch
 from memory_floor import copy_buffers, touched_bytes  # scripts/ is on sys.path when run
 
+from metaheb import rules
 from metaheb.networks import PolicyNetwork
 from metaheb.rules import RULES, Terms, hebbian_step_
 
@@ -66,6 +70,10 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
         activations = fused_network.forward(weights, obs)
         if network.plastic:
             fused_network.plasticity_step(weights, activations, terms)
+
+    def compiled() -> None:
+        with mock.patch.object(rules, "_built_update_works", lambda: False):
+            fused()
 
     agents = [
         (
@@ -112,6 +120,7 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
         {
             "eager": (batched, steps),
             "fused": (fused, steps),
+            "compiled": (compiled, steps),
             "loop": (loop, slow),
             "in_place_loop": (in_place_loop, slow),
             "floor": (lambda: target.copy_(source), steps),
@@ -122,6 +131,7 @@ def bench_model(network: PolicyNetwork, population: int, steps: int) -> dict[str
         **figures,
         "loop_over_eager": times["loop"] / times["eager"],
         "loop_over_fused": times["loop"] / times["fused"],
+        "compiled_over_fused": times["compiled"] / times["fused"],
         "in_place_loop_over_fused": times["in_place_loop"] / times["fused"],
         "loop_over_floor": times["loop"] / times["floor"],  # the most any step can gain
         "eager_over_floor": times["eager"] / times["floor"],
@@ -164,10 +174,12 @@ def main() -> None:
     columns = {
         "eager_us_per_agent_step": ("eager us", ".2f"),
         "fused_us_per_agent_step": ("fused us", ".2f"),
+        "compiled_us_per_agent_step": ("compiled us", ".2f"),
         "loop_us_per_agent_step": ("loop us", ".1f"),
         "floor_us_per_agent_step": ("floor us", ".2f"),
         "loop_over_eager": ("loop/eager", ".1f"),
         "loop_over_fused": ("loop/fused", ".1f"),
+        "compiled_over_fused": ("compiled/fused", ".2f"),
         "in_place_loop_over_fused": ("in-place/fused", ".1f"),
         "loop_over_floor": ("loop/floor", ".1f"),
         "eager_over_floor": ("eager/floor", ".2f"),

@@ -8,6 +8,8 @@ LAYERS = {
     "errors": 1,
     "agent_names": 1,
     "rules": 1,
+    "native": 1,
+    "update_kernel": 1,
     "encoder_kernel": 1,
     "modulation": 1,
     "config": 1,

@@ -1,0 +1,75 @@
+"""C++ kernels built for this CPU with the system's compiler, cached on disk, loaded by ctypes.
+
+Serves ``metaheb.encoder_kernel`` (CarRacing's convolutions) and ``metaheb.update_kernel`` (the
+rule update). Each source is built with ``-march=native`` and contraction off, so a kernel
+rounds exactly where its source says (``std::fma`` or a fused multiply-add intrinsic) and
+nowhere else; the library is cached under the hash of source, flags and CPU, so it is built
+once per machine and source. Each caller checks its kernel against the plain path once per
+process and keeps the plain path, with a one-line notice, where the values differ or nothing
+builds.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import subprocess
+import tempfile
+from pathlib import Path
+
+FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-std=c++17", "-shared", "-fPIC")
+BUILD_ERRORS = (OSError, subprocess.CalledProcessError)
+
+
+def cache_dir() -> Path:
+    """Where built kernels are kept: ``$XDG_CACHE_HOME/metaheb`` (``~/.cache/metaheb``)."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "metaheb"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("model name", "flags")):
+                return line
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def build(source: Path, compiler: str = "c++") -> Path:
+    """The shared library built from ``source`` for this CPU, from the cache when it is there.
+    Written atomically, so workers building at once leave one whole file."""
+    text = source.read_bytes()
+    key = hashlib.sha256(text + " ".join(FLAGS).encode() + _cpu_model().encode()).hexdigest()
+    target = cache_dir() / f"{source.stem}-{key[:16]}.so"
+    if target.exists():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        built = Path(scratch) / target.name
+        subprocess.run(
+            [compiler, *FLAGS, str(source), "-o", str(built)],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        os.replace(built, target)
+    return target
+
+
+def load(path: Path, name: str, argtypes: list | None = None) -> ctypes._CFuncPtr:
+    """The library's entry point ``name``, returning a C int (0: done)."""
+    function = getattr(ctypes.CDLL(str(path)), name)
+    function.restype = ctypes.c_int
+    if argtypes is not None:
+        function.argtypes = argtypes
+    return function
+
+
+def build_error_line(error: BaseException) -> str:
+    """What a failed build or load says, on one line: the compiler's first line of stderr."""
+    why = getattr(error, "stderr", None) or str(error) or type(error).__name__
+    return why.strip().splitlines()[0][:160] if why.strip() else type(error).__name__

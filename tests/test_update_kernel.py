@@ -1,0 +1,102 @@
+"""The rule update built for this CPU: the eager update's bits where it serves, torch's compiled
+update where it does not, and one line where nothing builds."""
+
+import subprocess
+
+import pytest
+import torch
+
+from metaheb import native, rules, update_kernel
+from metaheb.rules import RULES, Terms, fused_hebbian_step_, hebbian_step_, normalise_max_abs_
+
+
+@pytest.fixture(scope="module")
+def built():
+    if not rules._built_update_works():
+        pytest.skip("no C++ compiler here")
+
+
+def eager_step(w, pre, post, terms, scale=None):
+    w = w.clone()
+    hebbian_step_(w, pre, post, terms, scale)
+    normalise_max_abs_(w)
+    return w
+
+
+def layer(agents=4, out=9, inputs=27, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    w = torch.randn(agents, out, inputs, generator=generator)
+    pre = torch.tanh(torch.randn(agents, inputs, generator=generator))
+    post = torch.tanh(torch.randn(agents, out, generator=generator))
+    terms = RULES["ABCD_lr"].fold(torch.randn(agents, 5, out, inputs, generator=generator))
+    return w, pre, post, terms
+
+
+def bits(tensor):
+    return tensor.view(torch.int32)
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 1), (2, 3, 7), (3, 128, 28), (2, 64, 648)])
+def test_the_built_step_gives_the_eager_bits_at_the_presets_shapes(built, shape):
+    w, pre, post, terms = layer(*shape)
+    fused = w.clone()
+    update_kernel.built_hebbian_step_(fused, pre, post, terms, normalise=True)
+    assert torch.equal(bits(fused), bits(eager_step(w, pre, post, terms)))
+
+
+def test_a_layer_holding_a_nan_is_divided_by_one_and_a_zero_layer_left_alone(built):
+    w, pre, post, terms = layer()
+    w[1, 3, 5] = float("nan")
+    w[2] = 0.0
+    zero = Terms(*(t.clone() for t in terms))
+    for factor in zero:
+        factor[2] = 0.0
+    fused = w.clone()
+    fused_hebbian_step_(fused, pre, post, zero, normalise=True)
+    expected = eager_step(w, pre, post, zero)
+    assert torch.equal(bits(fused), bits(expected))
+    assert fused[1].isnan().sum() == 1 and (fused[2] == 0).all()
+
+
+def test_strided_factors_are_read_in_place(built):
+    # Factors sliced out of a (P, k, out, in) block (agent stride k x out x in) are read as they
+    # are, not copied.
+    w, pre, post, _ = layer()
+    block = torch.randn(4, 4, 9, 27)
+    terms = Terms(*(block[:, k] for k in range(4)))
+    assert not terms.hebbian.is_contiguous() and update_kernel.takes(w, terms)
+    fused = w.clone()
+    fused_hebbian_step_(fused, pre, post, terms, normalise=True)
+    assert torch.equal(bits(fused), bits(eager_step(w, pre, post, terms)))
+
+
+def test_layers_the_kernel_does_not_take_go_to_torch_s_compiled_update(built):
+    w, pre, post, terms = layer()
+    assert not update_kernel.takes(w.double(), Terms(*(t.double() for t in terms)))
+    assert not update_kernel.takes(w.transpose(1, 2).contiguous().transpose(1, 2), terms)
+    w64, terms64 = w.double(), Terms(*(t.double() for t in terms))
+    fused = w64.clone()
+    fused_hebbian_step_(fused, pre.double(), post.double(), terms64, normalise=True)
+    assert torch.equal(fused, eager_step(w64, pre.double(), post.double(), terms64))
+
+
+def test_no_compiler_means_torch_s_compiled_update_and_one_line(monkeypatch, capsys):
+    def no_compiler(*args, **kwargs):
+        raise subprocess.CalledProcessError(1, ["c++"], stderr="c++: not found\nmore")
+
+    monkeypatch.setattr(native, "build", no_compiler)
+    update_kernel._kernel.cache_clear()
+    rules._built_update_works.cache_clear()
+    try:
+        assert not rules._built_update_works()
+        line = capsys.readouterr().err.strip()
+        assert line.count("\n") == 0 and "c++: not found" in line
+        assert "torch's compiled update" in line
+        w, pre, post, terms = layer()
+        fused = w.clone()
+        fused_hebbian_step_(fused, pre, post, terms, normalise=True)
+        assert torch.equal(bits(fused), bits(eager_step(w, pre, post, terms)))
+    finally:
+        monkeypatch.undo()
+        update_kernel._kernel.cache_clear()
+        rules._built_update_works.cache_clear()
