@@ -31,11 +31,11 @@ def test_the_block_weights_are_opencv_s_table():
 def compiled():
     resize = CompiledAreaResize(switch_after=0)
     if not resize.ready(1):
-        pytest.skip("the compiled resize does not build here (OpenCV serves)")
+        pytest.skip("the built resize does not build here (OpenCV serves)")
     return resize
 
 
-@pytest.mark.parametrize("agents", [1, 3, 50])  # 50: more agents than one OpenCV merge holds
+@pytest.mark.parametrize("agents", [1, 3, 50])
 def test_the_compiled_resize_gives_opencv_s_bits_in_metaheb_s_layout(compiled, agents):
     frames = list(np.random.default_rng(agents).integers(0, 256, (agents, 96, 96, 3), np.uint8))
     resized = compiled(frames)

@@ -1,10 +1,11 @@
-"""CarRacing's 96x96 -> 84x84 area resize, compiled, with OpenCV's bits.
+"""CarRacing's 96x96 -> 84x84 area resize, built for this CPU, with OpenCV's bits.
 
 The authors' observation is OpenCV's ``resize(frame, (84, 84), interpolation=INTER_AREA)``. For
 this non-integer ratio (8 source pixels to 7) OpenCV takes its general area path, one frame and
 one pixel at a time: about 0.07 ms per frame here, 6-10% of an agent-step. The same arithmetic
-batched is six multiplies and three adds per output value, so it is compiled (torch.compile) into
-one loop over a whole batch of frames, each pixel's channels of all agents side by side.
+is six multiplies and three adds per output value; ``area_resize.cpp`` runs it over a whole
+batch of frames in one call, from the frames' bytes straight into the layout the encoder reads
+(each pixel's channels of all agents side by side), built by ``metaheb.native``.
 
 Bit for bit, as OpenCV computes it (``resizeArea_`` with float buffers; weights from
 ``computeResizeAreaTab``, in double then rounded to float):
@@ -14,27 +15,32 @@ Bit for bit, as OpenCV computes it (``resizeArea_`` with float buffers; weights 
     value        round half to even, clamped to 0..255, then / 255 as metaheb's frames are
 
 Every output pixel of an 8-pixel block reads source pixels j and j + 1 of the block (j < 7) with
-the same two weights in every block, so the weights are two 7-vectors. The compiled kernel must
-not contract a * b + c * d into a fused multiply-add (OpenCV rounds the product): it is built
-with contraction off. ``CompiledAreaResize`` checks the bits against OpenCV once per process and
-keeps OpenCV where they differ or nothing compiles. Compiling costs seconds, so a process
-switches to the kernel only after ``SWITCH_AFTER_FRAMES`` frames: the numbers are the same
-either way, and a short replay never pays for it.
+the same two weights in every block, so the weights are two 7-vectors. The kernel must not
+contract a * b + c * d into a fused multiply-add (OpenCV rounds the product): it is built with
+contraction off. ``CompiledAreaResize`` checks the bits against OpenCV once per process and
+keeps OpenCV where they differ or nothing builds. Building costs a second or two (once per
+machine: the library is cached), so a process switches to the kernel only after
+``SWITCH_AFTER_FRAMES`` frames: the numbers are the same either way, and a short replay never
+pays for it.
 """
 
 from __future__ import annotations
 
+import ctypes
 import math
+from pathlib import Path
 
 import cv2
 import numpy as np
-import torch
 
-from metaheb.errors import SwitchAfterFrames, compiled_path_notice, first_line
+from metaheb import native
+from metaheb.errors import SwitchAfterFrames, compiled_path_notice
 
 SOURCE, TARGET = 96, 84
 SWITCH_AFTER_FRAMES = 50_000
-MAX_AGENTS_PER_CALL = 42  # OpenCV 5 merges at most 128 channels: 3 per agent
+KERNEL = Path(__file__).with_name("area_resize.cpp")
+_FLOATS = np.ctypeslib.ndpointer(np.float32, flags="C_CONTIGUOUS")
+_ARGTYPES = [ctypes.POINTER(ctypes.c_void_p), ctypes.c_int64, _FLOATS, _FLOATS, _FLOATS]
 
 
 def area_table(source: int, target: int) -> list[tuple[int, int, float]]:
@@ -76,75 +82,48 @@ def block_weights(source: int = SOURCE, target: int = TARGET) -> tuple[np.ndarra
     return a, b
 
 
-def resize_and_scale(stacked: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """(96, 96, N) float frames (N = agents x 3 channels) -> (84, 84, N) float32 in [0, 1]."""
-    n = stacked.shape[2]
-    source = stacked.view(12, 8, 12, 8, n)
-    a_col, b_col = a.view(1, 1, 1, 7, 1), b.view(1, 1, 1, 7, 1)
-    rows = source[:, :, :, :7] * a_col + source[:, :, :, 1:] * b_col  # (12, 8, 12, 7, N)
-    a_row, b_row = a.view(1, 7, 1, 1, 1), b.view(1, 7, 1, 1, 1)
-    small = rows[:, :7] * a_row + rows[:, 1:] * b_row  # (12, 7, 12, 7, N)
-    return (small.round().clamp(0, 255) / 255.0).view(84, 84, n)
-
-
 class CompiledAreaResize(SwitchAfterFrames):
-    """The compiled resize of a batch of frames, once a process has drawn enough of them."""
+    """The built resize of a batch of frames, once a process has drawn enough of them."""
 
     def __init__(self, switch_after: int = SWITCH_AFTER_FRAMES) -> None:
         super().__init__(switch_after)
         self._kernel = None
-        a, b = block_weights()
-        self._a, self._b = torch.from_numpy(a), torch.from_numpy(b)
+        self._a, self._b = block_weights()
 
     def ready(self, count: int) -> bool:
-        """Whether the next ``count`` frames go through the kernel (compiled and checked on the
+        """Whether the next ``count`` frames go through the kernel (built and checked on the
         call that crosses the threshold)."""
-        return self._ready(count, self._compile_and_check)
+        return self._ready(count, self._build_and_check)
 
     def __call__(self, observations: list[np.ndarray]) -> np.ndarray:
         """96x96x3 uint8 frames -> (n, 3, 84, 84) float32, a view of (84, 84, n, 3) memory."""
-        chunks = [
-            self._resize(observations[start : start + MAX_AGENTS_PER_CALL])
-            for start in range(0, len(observations), MAX_AGENTS_PER_CALL)
-        ]
-        batch = chunks[0] if len(chunks) == 1 else np.concatenate(chunks, axis=2)
-        return batch.transpose(2, 3, 0, 1)
+        frames = [np.ascontiguousarray(frame, dtype=np.uint8) for frame in observations]
+        for frame in frames:
+            if frame.shape != (SOURCE, SOURCE, 3):
+                raise ValueError(f"a frame of shape {frame.shape}, not {(SOURCE, SOURCE, 3)}")
+        out = np.empty((TARGET, TARGET, len(frames), 3), dtype=np.float32)
+        addresses = (ctypes.c_void_p * len(frames))(*(f.ctypes.data for f in frames))
+        self._kernel(addresses, len(frames), self._a, self._b, out)
+        return out.transpose(2, 3, 0, 1)
 
-    def _resize(self, frames: list[np.ndarray]) -> np.ndarray:
-        """Up to ``MAX_AGENTS_PER_CALL`` frames -> (84, 84, n, 3) float32."""
-        # Each frame's channels as planes, merged into one image of 3n channels: the agents
-        # side by side in every pixel, in two vectorised OpenCV passes.
-        planes = [plane for frame in frames for plane in cv2.split(frame)]
-        stacked = torch.from_numpy(cv2.merge(planes).reshape(SOURCE, SOURCE, -1)).float()
-        small = self._kernel(stacked, self._a, self._b).numpy()
-        return small.reshape(TARGET, TARGET, len(frames), 3)
-
-    def _compile_and_check(self) -> bool:
-        """Compile the kernel; True if it gives OpenCV's bits on random frames and a saturated
+    def _build_and_check(self) -> bool:
+        """Build the kernel; True if it gives OpenCV's bits on random frames and a saturated
         one, else a one-line notice and False."""
         try:
-            self._kernel = torch.compile(
-                resize_and_scale,
-                dynamic=True,
-                fullgraph=True,
-                options={"cpp.enable_floating_point_contract_flag": "off"},
-            )
-            frames = list(
-                np.random.default_rng(0).integers(0, 256, (5, SOURCE, SOURCE, 3), np.uint8)
-            )
-            frames += [np.full((SOURCE, SOURCE, 3), 255, np.uint8)]
-            compiled = self(frames)
-        except Exception as error:  # no compiler, or it fails: OpenCV gives the same numbers
-            return _notice(f"it does not compile here ({first_line(error)[:160]})")
+            self._kernel = native.load(native.build(KERNEL), "area_resize", _ARGTYPES)
+        except native.BUILD_ERRORS as error:  # no compiler: OpenCV gives the same numbers
+            return _notice(f"it does not build here ({native.build_error_line(error)})")
+        frames = list(np.random.default_rng(0).integers(0, 256, (5, SOURCE, SOURCE, 3), np.uint8))
+        frames += [np.full((SOURCE, SOURCE, 3), 255, np.uint8)]
         reference = np.stack(
             [cv2.resize(f, (TARGET, TARGET), interpolation=cv2.INTER_AREA) for f in frames]
         )
         expected = reference.astype(np.float32) / np.float32(255.0)
-        if not np.array_equal(compiled, expected.transpose(0, 3, 1, 2)):
+        if not np.array_equal(self(frames), expected.transpose(0, 3, 1, 2)):
             return _notice("its bits differ from OpenCV's on this machine")
         return True
 
 
 def _notice(why: str) -> bool:
-    compiled_path_notice("CarRacing's compiled resize", why, "OpenCV's")
+    compiled_path_notice("CarRacing's built resize", why, "OpenCV's")
     return False
