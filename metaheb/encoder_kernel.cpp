@@ -115,6 +115,71 @@ struct ConvPool {
 
 };
 
+#ifdef METAHEB_AVX2
+// nan_max lane by lane: x if x is NaN, else y if y is NaN, else x >= y ? x : y (max_ps(y, x)
+// returns its second operand for equal values, zeros of either sign included).
+inline __m256 nan_max8(__m256 x, __m256 y) {
+    __m256 r = _mm256_max_ps(y, x);
+    r = _mm256_blendv_ps(r, y, _mm256_cmp_ps(y, y, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(r, x, _mm256_cmp_ps(x, x, _CMP_UNORD_Q));
+}
+#endif
+
+// Two conv rows [O][OW] pooled 2x2 into output row ``out`` (channel stride s_o, column stride
+// s_j): the max of each row pair first, then of each column pair, as max_pool_2x2 does.
+template <int O>
+void pool_rows(const float* upper, const float* lower, int OW, float* out, int64_t s_o,
+               int64_t s_j) {
+    const int PW = OW / 2;
+    for (int o = 0; o < O; ++o) {
+        const float* a = upper + o * OW;
+        const float* b = lower + o * OW;
+        float* row = out + o * s_o;
+        int j = 0;
+#ifdef METAHEB_AVX2
+        for (; j + 8 <= PW; j += 8) {
+            const __m256 v0 = nan_max8(_mm256_loadu_ps(a + 2 * j), _mm256_loadu_ps(b + 2 * j));
+            const __m256 v1 = nan_max8(_mm256_loadu_ps(a + 2 * j + 8), _mm256_loadu_ps(b + 2 * j + 8));
+            const __m256 even = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0x88)), 0xD8));
+            const __m256 odd = _mm256_castpd_ps(
+                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0xDD)), 0xD8));
+            alignas(32) float pooled[8];
+            _mm256_store_ps(pooled, nan_max8(even, odd));
+            for (int l = 0; l < 8; ++l) row[(j + l) * s_j] = pooled[l];
+        }
+#endif
+        for (; j < PW; ++j)
+            row[j * s_j] = nan_max(nan_max(a[2 * j], b[2 * j]), nan_max(a[2 * j + 1], b[2 * j + 1]));
+    }
+}
+
+// The batch's input copied into polyphase planes [P][C][H][S][Wp] in one pass, in the input's
+// own memory order: each cache line is read once. When the agents' channels sit side by side in
+// every pixel (tasks.carracing's frames, and each layer's output), agent p's channel c is plane
+// p * C + c and a pixel's P * C values go to P * C planes at one stride.
+template <int C, int S>
+void fill_planes(const float* in, const int64_t* in_strides, int P, int H, int W, int Wp,
+                 float* planes) {
+    const size_t plane = static_cast<size_t>(H) * S * Wp;
+    if (in_strides[1] == 1 && in_strides[0] == C) {
+        const int channels = P * C;
+        for (int h = 0; h < H; ++h)
+            for (int w = 0; w < W; ++w) {
+                const float* src = in + h * in_strides[2] + w * in_strides[3];
+                float* dst = planes + (static_cast<size_t>(h) * S + w % S) * Wp + w / S;
+                for (int k = 0; k < channels; ++k) dst[k * plane] = src[k];
+            }
+        return;
+    }
+    for (int h = 0; h < H; ++h)
+        for (int w = 0; w < W; ++w)
+            for (int p = 0; p < P; ++p)
+                for (int c = 0; c < C; ++c)
+                    planes[(static_cast<size_t>(p) * C + c) * plane + (static_cast<size_t>(h) * S + w % S) * Wp + w / S] =
+                        in[p * in_strides[0] + c * in_strides[1] + h * in_strides[2] + w * in_strides[3]];
+}
+
 template <int C, int K, int S, int O>
 void run(const float* in, const int64_t* in_strides, int P, int H, int W, const float* kernels,
          float* out, const int64_t* out_strides) {
@@ -124,14 +189,7 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
     // every element a row reads is written first.
     static thread_local std::vector<float> planes, rows;
     planes.resize(plane_size * P);  // [P][C][H][S][Wp]
-    // One pass over the whole batch, in the input's own memory order when it holds the agents'
-    // channels side by side (tasks.carracing's frames): each cache line is read once.
-    for (int h = 0; h < H; ++h)
-        for (int w = 0; w < W; ++w)
-            for (int p = 0; p < P; ++p)
-                for (int c = 0; c < C; ++c)
-                    planes[p * plane_size + ((static_cast<size_t>(c) * H + h) * S + w % S) * Wp + w / S] =
-                        in[p * in_strides[0] + c * in_strides[1] + h * in_strides[2] + w * in_strides[3]];
+    fill_planes<C, S>(in, in_strides, P, H, W, Wp, planes.data());
     rows.resize(2 * static_cast<size_t>(O) * OW);
 #ifdef METAHEB_AVX2
     static thread_local std::vector<__m256> wide;
@@ -154,13 +212,8 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
         for (int i = 0; i < OH / 2; ++i) {
             conv.row(2 * i, upper);
             conv.row(2 * i + 1, lower);
-            for (int o = 0; o < O; ++o) {
-                const float* a = upper + o * OW;
-                const float* b = lower + o * OW;
-                for (int j = 0; j < OW / 2; ++j)
-                    pooled[o * out_strides[1] + i * out_strides[2] + j * out_strides[3]] =
-                        nan_max(nan_max(a[2 * j], b[2 * j]), nan_max(a[2 * j + 1], b[2 * j + 1]));
-            }
+            pool_rows<O>(upper, lower, OW, pooled + i * out_strides[2], out_strides[1],
+                         out_strides[3]);
         }
     }
 }

@@ -50,6 +50,22 @@ def test_the_pool_keeps_nan_as_torch_does(built):
     assert torch.equal(expected.nan_to_num(), got.nan_to_num())
 
 
+def test_black_regions_give_torch_s_zeros_bit_for_bit(built):
+    # Zeros of either sign meet in the pool: max_pool_2x2 keeps the first of equal values.
+    generator = torch.Generator().manual_seed(3)
+    x = torch.rand(1, 9, 84, 84, generator=generator)
+    x[:, :, 20:60, 10:70] = 0.0
+    x[:, :, 30:40, 30:40] = -0.0
+    x = x.contiguous(memory_format=torch.channels_last)
+    for shape, stride in ((6, 3, 3, 3), 1), ((8, 6, 5, 5), 2):
+        kernel = torch.randn(3, *shape, generator=generator)
+        expected = encoders.conv_pool(x, kernel, stride)
+        got = encoders.conv_pool(x, kernel, stride, built.kernel)
+        assert (expected == 0).any()
+        assert torch.equal(expected.view(torch.int32), got.view(torch.int32))
+        x = torch.tanh(expected)
+
+
 def test_a_rollout_scores_the_same_bits_with_the_kernel(built, monkeypatch):
     plain = CompiledConvPool(switch_after=10**12)
     assert_same_rollout(monkeypatch, encoders, "COMPILED_CONV", plain, built)
