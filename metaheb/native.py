@@ -15,6 +15,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -39,7 +40,14 @@ def _cpu_model() -> str:
     return platform.processor()
 
 
-def build(source: Path, compiler: str = "c++") -> Path:
+def cxx_compiler() -> str | None:
+    """The C++ compiler the kernels (and torch.compile) build with, if any: ``$CXX``, else the
+    first of g++, clang++ and c++ on the path."""
+    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++", "c++"]
+    return next((path for path in map(shutil.which, names) if path), None)
+
+
+def build(source: Path, compiler: str | None = None) -> Path:
     """The shared library built from ``source`` for this CPU, from the cache when it is there.
     Written atomically, so workers building at once leave one whole file."""
     text = source.read_bytes()
@@ -51,7 +59,7 @@ def build(source: Path, compiler: str = "c++") -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
         subprocess.run(
-            [compiler, *FLAGS, str(source), "-o", str(built)],
+            [compiler or cxx_compiler() or "c++", *FLAGS, str(source), "-o", str(built)],
             check=True,
             capture_output=True,
             text=True,

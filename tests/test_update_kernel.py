@@ -100,3 +100,16 @@ def test_no_compiler_means_torch_s_compiled_update_and_one_line(monkeypatch, cap
         monkeypatch.undo()
         update_kernel._kernel.cache_clear()
         rules._built_update_works.cache_clear()
+
+
+def test_the_kernels_are_built_by_the_compiler_cxx_names(tmp_path, monkeypatch):
+    compiler = tmp_path / "my-c++"
+    compiler.write_text("#!/bin/sh\necho my-c++ was asked >&2\nexit 1\n")
+    compiler.chmod(0o755)
+    monkeypatch.setenv("CXX", str(compiler))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert native.cxx_compiler() == str(compiler)
+    with pytest.raises(subprocess.CalledProcessError) as failed:
+        native.build(update_kernel.SOURCE)
+    assert native.build_error_line(failed.value) == "my-c++ was asked"
+    assert not list((tmp_path / "cache" / "metaheb").iterdir())  # nothing half-written

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import os
 import re
-import shutil
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +18,7 @@ from pydantic import ValidationError
 
 from metaheb.config.sections import SEARCHERS, SECTIONS, TASK_DEFAULTS, Config, task_family
 from metaheb.errors import UserError
+from metaheb.native import cxx_compiler
 
 
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> Config:
@@ -173,7 +172,7 @@ def _validate(config: Config) -> None:
     _check_merge(config)
     if config.network.fused is True and not cxx_compiler():
         raise UserError(
-            "network.fused compiles the rule update and needs a C++ compiler, none found "
+            "network.fused builds the rule update and needs a C++ compiler, none found "
             "(g++, clang++ or $CXX): install one (apt-get install g++) or set network.fused=false"
         )
 
@@ -215,12 +214,6 @@ def _check_merge(config: Config) -> None:
             f"centre, lr and sigma, carried over a merge); {evolve.algorithm} is not "
             "supported"
         )
-
-
-def cxx_compiler() -> str | None:
-    """The C++ compiler torch.compile would build the fused rule update with, if any."""
-    names = [os.environ["CXX"]] if os.environ.get("CXX") else ["g++", "clang++", "c++"]
-    return next((path for path in map(shutil.which, names) if path), None)
 
 
 def _parse_override(item: str) -> tuple[str, Any]:

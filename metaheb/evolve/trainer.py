@@ -22,7 +22,6 @@ from typing import Any
 import numpy as np
 
 from metaheb.config import Config, apply_overrides, config_from_dict, read_toml
-from metaheb.config.load import cxx_compiler
 from metaheb.errors import UserError
 from metaheb.evolve.checkpoint import CANNOT_RESUME, load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import ray_session
@@ -30,6 +29,7 @@ from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
 from metaheb.evolve.searchers import check_memory, search_center, search_spread
 from metaheb.evolve.stage import Stage, build_stage, merge_stage
+from metaheb.native import cxx_compiler
 from metaheb.networks import PolicyNetwork
 from metaheb.runs import RunDirectory, check_writable, read_metrics, save_agent
 from metaheb.tasks import make_task
