@@ -206,7 +206,7 @@ def fused_hebbian_step_(
     """``hebbian_step_`` (and ``normalise_max_abs_`` with ``normalise``) in one pass over memory,
     with the eager update's bits where ``fused_update_works``: the kernel built for this CPU
     (``metaheb.update_kernel``) where it serves the layer, torch's compiled update otherwise."""
-    if _built_update_works() and update_kernel.takes(weights, terms):
+    if _built_update_works() and update_kernel.takes(weights, terms, pre, post):
         update_kernel.built_hebbian_step_(weights, pre, post, terms, scale, normalise)
     else:
         _compiled_hebbian_step_(weights, pre, post, terms, scale, normalise)

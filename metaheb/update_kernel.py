@@ -12,7 +12,8 @@ on shapes whose rows fill the vector loop and its remainder, with and without mo
 with terms missing; a one-line notice and torch's compiled update otherwise.
 
 The kernel takes float32 layers whose (out, in) block is contiguous per agent (what
-``PolicyNetwork.start_episode`` makes); ``takes`` says whether a call qualifies.
+``PolicyNetwork.start_episode`` makes); ``takes`` says whether a call qualifies, and anything
+else goes to torch's compiled update.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ from metaheb.errors import compiled_path_notice
 SOURCE = Path(__file__).with_name("update_kernel.cpp")
 _POINTER = ctypes.c_void_p
 _INT64 = ctypes.c_int64
+_POINTERS, _STRIDES = _POINTER * 4, _INT64 * 4  # the four term factors (null: no such term)
 _ARGTYPES = [
-    _POINTER, _INT64, _POINTER * 4, _INT64 * 4,  # weights, agent stride, factors, their strides
+    _POINTER, _INT64, _POINTERS, _STRIDES,  # weights, agent stride, factors, their strides
     _POINTER, _POINTER, _POINTER, _POINTER, _POINTER,  # the activations, the modulation
     _INT64, _INT64, _INT64, ctypes.c_int,  # agents, out, in, normalise
 ]  # fmt: skip
@@ -51,25 +53,25 @@ def _kernel() -> ctypes._CFuncPtr | None:
         return None
 
 
-def _address(tensor: torch.Tensor | None) -> int | None:
-    return None if tensor is None else tensor.data_ptr()
+def _block_contiguous(tensor: torch.Tensor) -> bool:
+    """Whether each agent's ``(out, in)`` block is contiguous, size-1 dimensions' strides aside."""
+    _, out, inputs = tensor.shape
+    return (out == 1 or tensor.stride(1) == inputs) and (inputs == 1 or tensor.stride(2) == 1)
 
 
-def _block_contiguous(tensor: torch.Tensor, out: int, inputs: int) -> bool:
-    """float32 ``(P, out, in)`` whose per-agent block is contiguous (any agent stride)."""
-    return (
-        tensor.dtype == torch.float32
-        and tensor.shape[1:] == (out, inputs)
-        and (out == 1 or tensor.stride(1) == inputs)
-        and (inputs == 1 or tensor.stride(2) == 1)
-    )
-
-
-def takes(weights: torch.Tensor, terms: tuple) -> bool:
-    """Whether the kernel serves this layer: float32, each agent's block contiguous."""
-    _, out, inputs = weights.shape
-    layers = [weights, *(t for t in terms if t is not None)]
-    return all(_block_contiguous(t, out, inputs) for t in layers)
+def takes(weights: torch.Tensor, terms: tuple, pre: torch.Tensor, post: torch.Tensor) -> bool:
+    """Whether the kernel serves this layer: float32 throughout, the factors of the weights'
+    shape, each agent's block contiguous (any agent stride). Called at every step, so the
+    common case costs a few attribute reads."""
+    shape, inner = weights.shape, (weights.shape[2], 1)
+    for tensor in (weights, *terms):
+        if tensor is None:
+            continue
+        if tensor.dtype != torch.float32 or tensor.shape != shape:
+            return False
+        if tensor.stride()[1:] != inner and not _block_contiguous(tensor):
+            return False
+    return pre.dtype == torch.float32 and post.dtype == torch.float32
 
 
 def built_hebbian_step_(
@@ -80,28 +82,32 @@ def built_hebbian_step_(
     scale: torch.Tensor | None = None,
     normalise: bool = False,
 ) -> None:
-    """``hebbian_step_`` then, with ``normalise``, ``normalise_max_abs_``, by the built kernel.
+    """``hebbian_step_`` then, with ``normalise``, ``normalise_max_abs_``, by the built kernel,
+    for a layer it ``takes``.
 
     The vectors are prepared as the eager update prepares them: the modulation m multiplies
     o_i and o_j (for the F_B and F_C terms and o_j of the Hebbian product) and F_D (m F_D)."""
     agents, out, inputs = weights.shape
-    pre, post = pre.float().contiguous(), post.float().contiguous()
-    scaled_pre, scaled_post = pre, post
+    pre, post = pre.contiguous(), post.contiguous()
+    scaled_pre, scaled_post, scale_address = pre, post, None
     if scale is not None:
         scale = scale.float().contiguous()
         scaled_pre, scaled_post = pre * scale[:, None], post * scale[:, None]
-    factors = [_address(t) for t in terms]
-    strides = [0 if t is None else t.stride(0) for t in terms]
+        scale_address = scale.data_ptr()
+    factors, strides = _POINTERS(), _STRIDES()
+    for k, factor in enumerate(terms):
+        if factor is not None:
+            factors[k], strides[k] = factor.data_ptr(), factor.stride(0)
     _kernel()(
         weights.data_ptr(),
         weights.stride(0),
-        (_POINTER * 4)(*factors),
-        (_INT64 * 4)(*strides),
+        factors,
+        strides,
         scaled_post.data_ptr(),
         pre.data_ptr(),
         scaled_pre.data_ptr(),
         scaled_post.data_ptr(),
-        _address(scale),
+        scale_address,
         agents,
         out,
         inputs,

@@ -64,7 +64,7 @@ def test_strided_factors_are_read_in_place(built):
     w, pre, post, _ = layer()
     block = torch.randn(4, 4, 9, 27)
     terms = Terms(*(block[:, k] for k in range(4)))
-    assert not terms.hebbian.is_contiguous() and update_kernel.takes(w, terms)
+    assert not terms.hebbian.is_contiguous() and update_kernel.takes(w, terms, pre, post)
     fused = w.clone()
     fused_hebbian_step_(fused, pre, post, terms, normalise=True)
     assert torch.equal(bits(fused), bits(eager_step(w, pre, post, terms)))
@@ -72,8 +72,10 @@ def test_strided_factors_are_read_in_place(built):
 
 def test_layers_the_kernel_does_not_take_go_to_torch_s_compiled_update(built):
     w, pre, post, terms = layer()
-    assert not update_kernel.takes(w.double(), Terms(*(t.double() for t in terms)))
-    assert not update_kernel.takes(w.transpose(1, 2).contiguous().transpose(1, 2), terms)
+    assert not update_kernel.takes(w.double(), Terms(*(t.double() for t in terms)), pre, post)
+    assert not update_kernel.takes(w.transpose(1, 2).contiguous().transpose(1, 2), terms, pre, post)
+    assert not update_kernel.takes(w, terms, pre.double(), post)
+    assert not update_kernel.takes(w[:2], terms, pre, post)  # factors of other agents
     w64, terms64 = w.double(), Terms(*(t.double() for t in terms))
     fused = w64.clone()
     fused_hebbian_step_(fused, pre.double(), post.double(), terms64, normalise=True)
