@@ -18,9 +18,11 @@ import platform
 import shutil
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 FLAGS = ("-O3", "-march=native", "-ffp-contract=off", "-std=c++17", "-shared", "-fPIC")
+STALE_AFTER_DAYS = 7  # builds of a source's older versions are removed once this old
 BUILD_ERRORS = (OSError, subprocess.CalledProcessError)
 
 
@@ -65,7 +67,21 @@ def build(source: Path, compiler: str | None = None) -> Path:
             text=True,
         )
         os.replace(built, target)
+    _remove_stale_builds(target, source.stem)
     return target
+
+
+def _remove_stale_builds(kept: Path, stem: str) -> None:
+    """Remove builds of ``stem`` from other sources or CPUs not touched for ``STALE_AFTER_DAYS``:
+    each edit of a kernel's source leaves a new library in the cache. A recent one may belong to
+    another checkout, so it stays; a process that loaded a removed one keeps its mapping."""
+    now = time.time()
+    for old in kept.parent.glob(f"{stem}-*.so"):
+        try:
+            if old != kept and now - old.stat().st_mtime > STALE_AFTER_DAYS * 86400:
+                old.unlink()
+        except OSError:
+            pass  # another process removed it first
 
 
 def load(path: Path, name: str, argtypes: list | None = None) -> ctypes._CFuncPtr:

@@ -1,7 +1,9 @@
 """The rule update built for this CPU: the eager update's bits where it serves, torch's compiled
 update where it does not, and one line where nothing builds."""
 
+import os
 import subprocess
+import time
 
 import pytest
 import torch
@@ -115,3 +117,21 @@ def test_the_kernels_are_built_by_the_compiler_cxx_names(tmp_path, monkeypatch):
         native.build(update_kernel.SOURCE)
     assert native.build_error_line(failed.value) == "my-c++ was asked"
     assert not list((tmp_path / "cache" / "metaheb").iterdir())  # nothing half-written
+
+
+def test_builds_of_older_sources_are_removed_once_stale(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    cache = tmp_path / "metaheb"
+    cache.mkdir()
+    names = ("update_kernel-0.so", "update_kernel-1.so", "x-0.so")
+    stale, recent, other = (cache / name for name in names)
+    for path in (stale, recent, other):
+        path.write_bytes(b"old build")
+    month_ago = time.time() - 30 * 86400
+    os.utime(stale, (month_ago, month_ago))
+    os.utime(other, (month_ago, month_ago))
+    try:
+        built = native.build(update_kernel.SOURCE)
+    except native.BUILD_ERRORS:
+        pytest.skip("no C++ compiler here")
+    assert sorted(p.name for p in cache.iterdir()) == sorted([built.name, recent.name, other.name])
