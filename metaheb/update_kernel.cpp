@@ -11,6 +11,7 @@
 // element is computed by the same operations in the same order whatever its position, so the
 // vector loop and its scalar remainder agree bit for bit. metaheb.update_kernel builds this
 // file, checks it against the eager update once per process and falls back where it differs.
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <utility>
@@ -129,10 +130,13 @@ constexpr Runner runner() {
     return run<(M & 1) != 0, (M & 2) != 0, (M & 4) != 0, (M & 8) != 0, (M & 16) != 0>;
 }
 
+// One runner per set of terms present (bits 0-3) and a modulated F_D (bit 4).
 template <int... M>
-constexpr void fill(Runner* table, std::integer_sequence<int, M...>) {
-    ((table[M] = runner<M>()), ...);
+constexpr std::array<Runner, sizeof...(M)> runners(std::integer_sequence<int, M...>) {
+    return {runner<M>()...};
 }
+
+constexpr auto RUNNERS = runners(std::make_integer_sequence<int, 32>{});
 
 }  // namespace
 
@@ -141,18 +145,12 @@ extern "C" int hebbian_update(float* w, int64_t sw, const float* const* factors,
                               const float* pre, const float* scaled_pre,
                               const float* scaled_post, const float* scale, int64_t agents,
                               int64_t out, int64_t in, int normalise) {
-    static Runner table[32];
-    static bool filled = false;
-    if (!filled) {
-        fill(table, std::make_integer_sequence<int, 32>{});
-        filled = true;
-    }
     Layer L{w, {factors[0], factors[1], factors[2], factors[3]}, sw,
             {factor_strides[0], factor_strides[1], factor_strides[2], factor_strides[3]},
             hebbian_post, pre, scaled_pre, scaled_post, scale, out, in};
     int mask = 0;
     for (int k = 0; k < 4; ++k) mask |= factors[k] ? (1 << k) : 0;
     if (scale && factors[3]) mask |= 16;
-    table[mask](L, agents, normalise != 0);
+    RUNNERS[mask](L, agents, normalise != 0);
     return 0;
 }
