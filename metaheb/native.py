@@ -49,11 +49,13 @@ def cxx_compiler() -> str | None:
     return next((path for path in map(shutil.which, names) if path), None)
 
 
-def build(source: Path, compiler: str | None = None) -> Path:
+def build(source: Path, compiler: str | None = None, extra: tuple[str, ...] = ()) -> Path:
     """The shared library built from ``source`` for this CPU, from the cache when it is there.
-    Written atomically, so workers building at once leave one whole file."""
+    ``extra``: flags after the source (include folders, libraries to link), part of the cache
+    key. Written atomically, so workers building at once leave one whole file."""
     text = source.read_bytes()
-    key = hashlib.sha256(text + " ".join(FLAGS).encode() + _cpu_model().encode()).hexdigest()
+    flags = " ".join((*FLAGS, *extra)).encode()
+    key = hashlib.sha256(text + flags + _cpu_model().encode()).hexdigest()
     target = cache_dir() / f"{source.stem}-{key[:16]}.so"
     if target.exists():
         return target
@@ -61,7 +63,7 @@ def build(source: Path, compiler: str | None = None) -> Path:
     with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
         built = Path(scratch) / target.name
         subprocess.run(
-            [compiler or cxx_compiler() or "c++", *FLAGS, str(source), "-o", str(built)],
+            [compiler or cxx_compiler() or "c++", *FLAGS, str(source), *extra, "-o", str(built)],
             check=True,
             capture_output=True,
             text=True,

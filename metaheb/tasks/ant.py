@@ -23,9 +23,7 @@ pybullet's AntBulletEnv:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
 import mujoco
@@ -37,6 +35,14 @@ from metaheb.tasks.ant_observation import SIZES, AntObservation
 from metaheb.tasks.early_stop import NegativeRun
 from metaheb.tasks.frames import TrackingCamera
 from metaheb.tasks.morphologies import morphology_path
+from metaheb.tasks.mujoco_batch import (
+    Simulation,
+    built_loop_works,
+    gather_built,
+    gather_python,
+    step_built,
+    step_python,
+)
 
 
 class AntTask:
@@ -61,9 +67,10 @@ class AntTask:
         self._envs: dict[str, list[gym.Env]] = {name: [] for name in config.morphologies}
         # Per env (by id): its MuJoCo handles, its body's observation builder and its torso
         # height at reset (z0).
-        self._handles: dict[int, MujocoHandles] = {}
+        self._handles: dict[int, Simulation] = {}
         self._observers: dict[int, AntObservation] = {}
         self._initial_z: dict[int, float] = {}
+        self._built = False  # step and gather by metaheb.tasks.mujoco_batch's built loop
 
     def envs(self, count: int, morphology: str) -> list[gym.Env]:
         """``count`` environments of a morphology, created once per process and reused."""
@@ -78,10 +85,16 @@ class AntTask:
                 include_cfrc_ext_in_observation=False,
                 healthy_z_range=(0.2, 10.0),
             ).unwrapped
+            if pool:
+                # One mjModel per body, shared by its envs: they were built from the same file,
+                # and a step only reads it. 64 copies of it crowd the agents' network state out
+                # of the cache (docs/speed.md); each env keeps its own mjData.
+                env.model = pool[0].model
             pool.append(env)
-            self._handles[id(env)] = MujocoHandles.of(env)
+            self._handles[id(env)] = Simulation.of(env.model, env.data, env.frame_skip)
             observer = observer or AntObservation(self.config.observation, env.model)
             self._observers[id(env)] = observer
+            self._built = built_loop_works(env.model, env.frame_skip, observer.feet)
         return pool[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
@@ -100,7 +113,8 @@ class AntTask:
     ) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Step every env with its action row; return (observations, (x, fell, broken)).
 
-        The physics is stepped directly (``mj_step`` with Ant-v5's frame skip): the same state,
+        The physics is stepped directly (``mj_step`` with Ant-v5's frame skip, the batch in one
+        call where ``metaheb.tasks.mujoco_batch``'s built loop serves): the same state,
         observation and termination as gymnasium's ``AntEnv.step`` (tested step by step), without
         its reward terms and info dict, which metaheb does not use and which cost about a quarter
         of a step. ``x``: the torso's x, for the score; ``fell``: the torso below
@@ -109,19 +123,17 @@ class AntTask:
         whose observation costs a frame): it is cheap.
         """
         handles = [self._handles[id(env)] for env in envs]
-        for mj, action in zip(handles, actions):
-            mj.ctrl[:] = action
-            mujoco.mj_step(mj.model, mj.data, nstep=mj.frame_skip)
+        (step_built if self._built else step_python)(handles, actions)
         observations, qpos = self._observe(envs, handles)
         finite = np.isfinite(observations).all(axis=1) & np.isfinite(qpos[:, 2])
         return observations, (qpos[:, 0], qpos[:, 2] < self.config.fall_height, ~finite)
 
     def _observe(
-        self, envs: list[gym.Env], handles: list[MujocoHandles]
+        self, envs: list[gym.Env], handles: list[Simulation]
     ) -> tuple[np.ndarray, np.ndarray]:
         """(observations, qpos) of the batch, read through its envs' ``handles``."""
         observer = self._observers[id(envs[0])]
-        state = observer.gather(handles)
+        state = (gather_built if self._built else gather_python)(handles, observer.feet)
         initial_z = np.array([self._initial_z[id(env)] for env in envs])
         return observer.from_state(*state, initial_z), state[0]
 
@@ -135,32 +147,6 @@ class AntTask:
 
     def score(self, envs: list[gym.Env]) -> ForwardProgress:
         return ForwardProgress(self.x_positions(envs), self.config)
-
-
-@dataclass(frozen=True)
-class MujocoHandles:
-    """One env's model and data, with views of the state arrays a step writes and reads.
-
-    Taken once per env: each attribute of an ``MjData`` builds a new array view (~0.5 us), which
-    per env and step came to about 1% of the physics. The views stay valid: an env keeps its
-    ``MjData`` (a reset rewrites it in place)."""
-
-    model: mujoco.MjModel
-    data: mujoco.MjData
-    frame_skip: int
-    ctrl: np.ndarray
-    qpos: np.ndarray
-    qvel: np.ndarray
-    xpos: np.ndarray
-
-    @property
-    def contact(self) -> Any:
-        return self.data.contact  # its length is this step's contact count: read it each step
-
-    @classmethod
-    def of(cls, env: gym.Env) -> MujocoHandles:
-        data = env.data
-        return cls(env.model, data, env.frame_skip, data.ctrl, data.qpos, data.qvel, data.xpos)
 
 
 def check_model(name: str, path: Path) -> None:

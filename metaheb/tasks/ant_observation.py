@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import mujoco
 import numpy as np
 
+from metaheb.tasks.mujoco_batch import gather_python
+
 OBSERVATIONS = ("bullet", "raw")
 SIZES = {"raw": 27, "bullet": 28}
 TARGET_X = 1000.0  # pybullet's walk target: (1000, 0)
@@ -53,55 +55,31 @@ class AntObservation:
         self.foot_slot = np.full(2 * model.ngeom, 4)
         self.foot_slot[feet] = np.arange(4)
 
+    @property
+    def feet(self) -> AntObservation | None:
+        """What the state's gathering needs for the contacts (none for ``raw``, which reads
+        neither contacts nor body positions)."""
+        return None if self.kind == "raw" else self
+
     def __call__(self, datas: Sequence[mujoco.MjData], initial_z: np.ndarray) -> np.ndarray:
         """``(n, size)`` float64 observations of the envs whose data are ``datas``."""
-        return self.from_state(*self.gather(datas), initial_z)
-
-    def gather(
-        self, states: Sequence[mujoco.MjData]
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, list[np.ndarray]]:
-        """A batch's qpos, qvel, body positions and contact geom pairs, stacked from its envs
-        (the positions and contacts only for the ``bullet`` layout, which reads them).
-
-        ``states``: each env's ``MjData``, or anything with its ``qpos``, ``qvel``, ``xpos`` and
-        ``contact`` (the Ant task's views of them). One pass per array copies what each env
-        holds; everything after is batched numpy, as a per-env numpy call costs microseconds
-        against a physics step of a few hundred."""
-        qpos = np.array([state.qpos for state in states])
-        qvel = np.array([state.qvel for state in states])
-        if self.kind == "raw":
-            return qpos, qvel, None, []
-        xpos = np.array([state.xpos for state in states])
-        return qpos, qvel, xpos, [state.contact.geom for state in states]  # (ncon, 2) each
+        return self.from_state(*gather_python(datas, self.feet), initial_z)
 
     def from_state(
         self,
         qpos: np.ndarray,
         qvel: np.ndarray,
         xpos: np.ndarray | None,
-        contact_pairs: list[np.ndarray],
+        contacts: np.ndarray | None,
         initial_z: np.ndarray,
     ) -> np.ndarray:
-        """The observations from a batch's state, stacked by ``gather``: qpos (n, 15), qvel
-        (n, 14), body positions xpos (n, bodies + 1, 3), each env's contact geom pairs."""
+        """The observations from a batch's state (``metaheb.tasks.mujoco_batch``'s gather):
+        qpos (n, 15), qvel (n, 14), body positions xpos (n, bodies + 1, 3), the feet's floor
+        contacts (n, 4)."""
         if self.kind == "raw":
             return np.concatenate([qpos[:, 2:], qvel], axis=1)
         centre = xpos[:, 1:, :2].sum(axis=1) / self.bodies
-        contacts = self.foot_contacts(contact_pairs)
         return self.bullet(qpos, qvel, centre, contacts, initial_z)
-
-    def foot_contacts(self, pairs: list[np.ndarray]) -> np.ndarray:
-        """``(n, 4)``: 1.0 for each lower leg touching the floor, from each env's contact pairs
-        (``data.contact.geom``) in the feet's order."""
-        counts = [len(pair) for pair in pairs]
-        geoms = np.concatenate(pairs)
-        owner = np.repeat(np.arange(len(pairs)), counts)
-        touching = (geoms[:, 0] == self.floor) | (geoms[:, 1] == self.floor)
-        # The other geom of each floor contact, as a foot's slot (4: not a foot).
-        slot = self.foot_slot[(geoms[:, 0] + geoms[:, 1] - self.floor)[touching]]
-        found = np.zeros((len(pairs), 5))
-        found[owner[touching], slot] = 1.0
-        return found[:, :4]
 
     def bullet(
         self,
