@@ -125,27 +125,92 @@ inline __m256 nan_max8(__m256 x, __m256 y) {
 }
 #endif
 
+#ifdef METAHEB_AVX2
+// rows[l] <- column l of the 8x8 block rows[0..7] (lane moves only: every bit kept, NaNs too).
+inline void transpose8(__m256 rows[8]) {
+    __m256 t[8], u[8];
+    for (int k = 0; k < 4; ++k) {
+        t[2 * k] = _mm256_unpacklo_ps(rows[2 * k], rows[2 * k + 1]);
+        t[2 * k + 1] = _mm256_unpackhi_ps(rows[2 * k], rows[2 * k + 1]);
+    }
+    for (int k = 0; k < 2; ++k) {
+        u[4 * k] = _mm256_shuffle_ps(t[4 * k], t[4 * k + 2], 0x44);
+        u[4 * k + 1] = _mm256_shuffle_ps(t[4 * k], t[4 * k + 2], 0xEE);
+        u[4 * k + 2] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0x44);
+        u[4 * k + 3] = _mm256_shuffle_ps(t[4 * k + 1], t[4 * k + 3], 0xEE);
+    }
+    for (int k = 0; k < 4; ++k) {
+        rows[k] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x20);
+        rows[k + 4] = _mm256_permute2f128_ps(u[k], u[k + 4], 0x31);
+    }
+}
+
+// Pooled values j .. j + 7 of conv rows a and b (each [OW]): the max of the row pair, then of
+// each column pair, as max_pool_2x2 takes them.
+inline __m256 pool8(const float* a, const float* b, int j) {
+    const __m256 v0 = nan_max8(_mm256_loadu_ps(a + 2 * j), _mm256_loadu_ps(b + 2 * j));
+    const __m256 v1 = nan_max8(_mm256_loadu_ps(a + 2 * j + 8), _mm256_loadu_ps(b + 2 * j + 8));
+    const __m256 even = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0x88)), 0xD8));
+    const __m256 odd = _mm256_castpd_ps(
+        _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0xDD)), 0xD8));
+    return nan_max8(even, odd);
+}
+#endif
+
+#ifdef METAHEB_AVX2
+// The first N lanes of v to dst, in plain stores (a masked store is slow on some CPUs).
+template <int N>
+inline void store_first(float* dst, __m256 v) {
+    if (N == 8) {
+        _mm256_storeu_ps(dst, v);
+        return;
+    }
+    __m128 part = _mm256_castps256_ps128(v);
+    int done = 0;
+    if (N >= 4) {
+        _mm_storeu_ps(dst, part);
+        part = _mm256_extractf128_ps(v, 1);
+        done = 4;
+    }
+    if (N - done >= 2) {
+        _mm_storel_pi(reinterpret_cast<__m64*>(dst + done), part);
+        part = _mm_movehl_ps(part, part);
+        done += 2;
+    }
+    if (N - done == 1) _mm_store_ss(dst + done, part);
+}
+#endif
+
 // Two conv rows [O][OW] pooled 2x2 into output row ``out`` (channel stride s_o, column stride
-// s_j): the max of each row pair first, then of each column pair, as max_pool_2x2 does.
+// s_j): the max of each row pair first, then of each column pair, as max_pool_2x2 does. Where a
+// pixel's channels sit side by side (s_o = 1, channels last), eight pooled columns of every
+// channel are turned into eight pixels' channels and each pixel is stored in one write.
 template <int O>
 void pool_rows(const float* upper, const float* lower, int OW, float* out, int64_t s_o,
                int64_t s_j) {
     const int PW = OW / 2;
+    int done = 0;
+#ifdef METAHEB_AVX2
+    if (s_o == 1 && O <= 8) {
+        for (; done + 8 <= PW; done += 8) {
+            __m256 block[8];
+            for (int o = 0; o < 8; ++o)
+                block[o] = o < O ? pool8(upper + o * OW, lower + o * OW, done) : _mm256_setzero_ps();
+            transpose8(block);
+            for (int l = 0; l < 8; ++l) store_first<O>(out + (done + l) * s_j, block[l]);
+        }
+    }
+#endif
     for (int o = 0; o < O; ++o) {
         const float* a = upper + o * OW;
         const float* b = lower + o * OW;
         float* row = out + o * s_o;
-        int j = 0;
+        int j = done;
 #ifdef METAHEB_AVX2
         for (; j + 8 <= PW; j += 8) {
-            const __m256 v0 = nan_max8(_mm256_loadu_ps(a + 2 * j), _mm256_loadu_ps(b + 2 * j));
-            const __m256 v1 = nan_max8(_mm256_loadu_ps(a + 2 * j + 8), _mm256_loadu_ps(b + 2 * j + 8));
-            const __m256 even = _mm256_castpd_ps(
-                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0x88)), 0xD8));
-            const __m256 odd = _mm256_castpd_ps(
-                _mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(v0, v1, 0xDD)), 0xD8));
             alignas(32) float pooled[8];
-            _mm256_store_ps(pooled, nan_max8(even, odd));
+            _mm256_store_ps(pooled, pool8(a, b, j));
             for (int l = 0; l < 8; ++l) row[(j + l) * s_j] = pooled[l];
         }
 #endif
@@ -154,22 +219,49 @@ void pool_rows(const float* upper, const float* lower, int OW, float* out, int64
     }
 }
 
-// The batch's input copied into polyphase planes [P][C][H][S][Wp] in one pass, in the input's
-// own memory order: each cache line is read once. When the agents' channels sit side by side in
-// every pixel (tasks.carracing's frames, and each layer's output), agent p's channel c is plane
-// p * C + c and a pixel's P * C values go to P * C planes at one stride.
+// Row h of an input whose agents' channels sit side by side in every pixel (``channels`` of
+// them, column stride s_w) into the polyphase planes: channel k to plane k, column w to phase
+// w % S, index w / S. Eight columns of one phase and eight channels are moved as one 8x8 block.
+template <int S>
+void fill_row_interleaved(const float* in_row, int64_t s_w, int channels, int W, int Wp,
+                          size_t plane, float* planes_row) {
+    for (int r = 0; r < S; ++r) {
+        const int columns = (W - r + S - 1) / S;  // of this phase
+        float* phase_row = planes_row + static_cast<size_t>(r) * Wp;
+        int q = 0;
+#ifdef METAHEB_AVX2
+        for (; q + 8 <= columns; q += 8) {
+            int k = 0;
+            for (; k + 8 <= channels; k += 8) {
+                __m256 block[8];
+                for (int l = 0; l < 8; ++l)
+                    block[l] = _mm256_loadu_ps(in_row + (r + S * (q + l)) * s_w + k);
+                transpose8(block);
+                for (int c = 0; c < 8; ++c) _mm256_storeu_ps(phase_row + (k + c) * plane + q, block[c]);
+            }
+            for (; k < channels; ++k)
+                for (int l = 0; l < 8; ++l)
+                    phase_row[k * plane + q + l] = in_row[(r + S * (q + l)) * s_w + k];
+        }
+#endif
+        for (; q < columns; ++q)
+            for (int k = 0; k < channels; ++k)
+                phase_row[k * plane + q] = in_row[(r + S * q) * s_w + k];
+    }
+}
+
+// The batch's input copied into polyphase planes [P][C][H][S][Wp]. When the agents' channels
+// sit side by side in every pixel (tasks.carracing's frames, and each layer's output), agent p's
+// channel c is plane p * C + c, filled row by row (``fill_row_interleaved``); otherwise in the
+// input's own memory order, so each cache line is read once.
 template <int C, int S>
 void fill_planes(const float* in, const int64_t* in_strides, int P, int H, int W, int Wp,
                  float* planes) {
     const size_t plane = static_cast<size_t>(H) * S * Wp;
     if (in_strides[1] == 1 && in_strides[0] == C) {
-        const int channels = P * C;
         for (int h = 0; h < H; ++h)
-            for (int w = 0; w < W; ++w) {
-                const float* src = in + h * in_strides[2] + w * in_strides[3];
-                float* dst = planes + (static_cast<size_t>(h) * S + w % S) * Wp + w / S;
-                for (int k = 0; k < channels; ++k) dst[k * plane] = src[k];
-            }
+            fill_row_interleaved<S>(in + h * in_strides[2], in_strides[3], P * C, W, Wp, plane,
+                                    planes + static_cast<size_t>(h) * S * Wp);
         return;
     }
     for (int h = 0; h < H; ++h)
