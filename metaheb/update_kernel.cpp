@@ -34,6 +34,19 @@ struct Layer {
     int64_t O, I;
 };
 
+#ifdef METAHEB_AVX2
+// The factors are read once per step and not again until the next, after the environment has
+// stepped: fetched non-temporally, they do not push the physics' state and the weights out of
+// the caches (Ant rollouts at batch 64, paired rounds: 1.03 and 1.08 times as fast; CarRacing's
+// unchanged). A hint only: no value changes.
+constexpr int64_t PREFETCH_AHEAD = 64;  // floats: four cache lines ahead
+
+inline void prefetch_factors(const Layer& L, int64_t p, int64_t k) {
+    for (int q = 0; q < 4; ++q)
+        if (L.f[q]) _mm_prefetch(reinterpret_cast<const char*>(L.f[q] + p * L.sf[q] + k), _MM_HINT_NTA);
+}
+#endif
+
 template <bool HA, bool HB, bool HC, bool HD, bool SD>
 inline float rule_scalar(const Layer& L, int64_t p, int64_t j, int64_t k, float t) {
     const int64_t i = k % L.I;
@@ -64,6 +77,7 @@ float step_agent(const Layer& L, int64_t p) {
         const __m256 spost = _mm256_set1_ps(L.scaled_post[p * L.O + j]);
         for (; i + 8 <= L.I; i += 8) {
             const int64_t k = row + i;
+            if ((k & 15) == 0) prefetch_factors(L, p, k + PREFETCH_AHEAD);
             __m256 t = _mm256_loadu_ps(w + k);
             if (HA) {
                 const __m256 prod = _mm256_mul_ps(hpost, _mm256_loadu_ps(L.pre + p * L.I + i));
