@@ -44,7 +44,7 @@ def ant_task(path: str, agents: int, steps: int):
             own = copy.deepcopy(env.model)
             task._handles[id(env)] = Simulation.of(own, env.data, env.frame_skip)
     if path == "python":
-        task._built = False
+        task.built_loop = False
     return task
 
 

@@ -30,7 +30,7 @@ def stepped_episode(built_loop: bool, observation: str, steps: int = 80) -> tupl
     stepped by one loop."""
     task = make_task(TaskConfig(observation=observation))
     envs = task.envs(4, "intact")
-    task._built = built_loop
+    task.built_loop = built_loop
     observations, outcomes = [task.reset(envs, [3, 1, 4, 1])], []
     for action in np.random.default_rng(5).uniform(-1, 1, (steps, 4, 8)):
         obs, outcome = task.step(envs, action)
@@ -60,7 +60,7 @@ def test_the_built_loop_reads_feet_on_and_off_the_floor(built):
 def test_a_task_steps_with_the_built_loop_where_it_builds(built):
     task = make_task(TaskConfig())
     task.envs(2, "intact")
-    assert task._built
+    assert task.built_loop
 
 
 def test_a_mujoco_error_comes_back_as_the_bindings_fatal_error(built):
@@ -104,7 +104,7 @@ def test_where_nothing_builds_one_line_says_so_and_the_python_loop_steps(tmp_pat
         "task = make_task(TaskConfig())\n"
         "envs = task.envs(2, 'intact')\n"
         "task.reset(envs, [0, 1])\n"
-        "print(task._built, task.step(envs, np.zeros((2, 8)))[0].shape)\n"
+        "print(task.built_loop, task.step(envs, np.zeros((2, 8)))[0].shape)\n"
     )
     compiler = tmp_path / "no-c++"
     compiler.write_text("#!/bin/sh\necho no compiler here >&2\nexit 1\n")

@@ -70,7 +70,9 @@ class AntTask:
         self._handles: dict[int, Simulation] = {}
         self._observers: dict[int, AntObservation] = {}
         self._initial_z: dict[int, float] = {}
-        self._built = False  # step and gather by metaheb.tasks.mujoco_batch's built loop
+        # Whether the batch steps and gathers through metaheb.tasks.mujoco_batch's built loop:
+        # set where it serves; False forces the Python loop (the same bits, slower).
+        self.built_loop = False
 
     def envs(self, count: int, morphology: str) -> list[gym.Env]:
         """``count`` environments of a morphology, created once per process and reused."""
@@ -94,7 +96,7 @@ class AntTask:
             self._handles[id(env)] = Simulation.of(env.model, env.data, env.frame_skip)
             observer = observer or AntObservation(self.config.observation, env.model)
             self._observers[id(env)] = observer
-            self._built = built_loop_works(env.model, env.frame_skip, observer.feet)
+            self.built_loop = built_loop_works(env.model, env.frame_skip, observer.feet)
         return pool[:count]
 
     def reset(self, envs: list[gym.Env], seeds: list[int]) -> np.ndarray:
@@ -123,7 +125,7 @@ class AntTask:
         whose observation costs a frame): it is cheap.
         """
         handles = [self._handles[id(env)] for env in envs]
-        (step_built if self._built else step_python)(handles, actions)
+        (step_built if self.built_loop else step_python)(handles, actions)
         observations, qpos = self._observe(envs, handles)
         finite = np.isfinite(observations).all(axis=1) & np.isfinite(qpos[:, 2])
         return observations, (qpos[:, 0], qpos[:, 2] < self.config.fall_height, ~finite)
@@ -133,7 +135,7 @@ class AntTask:
     ) -> tuple[np.ndarray, np.ndarray]:
         """(observations, qpos) of the batch, read through its envs' ``handles``."""
         observer = self._observers[id(envs[0])]
-        state = (gather_built if self._built else gather_python)(handles, observer.feet)
+        state = (gather_built if self.built_loop else gather_python)(handles, observer.feet)
         initial_z = np.array([self._initial_z[id(env)] for env in envs])
         return observer.from_state(*state, initial_z), state[0]
 
