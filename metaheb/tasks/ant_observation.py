@@ -52,7 +52,7 @@ class AntObservation:
         self.bodies = model.nbody - 1  # the world body excluded
         self.floor = mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, "floor")
         feet = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_GEOM, g) for g in FEET]
-        self.foot_slot = np.full(2 * model.ngeom, 4)
+        self.foot_slot = np.full(2 * model.ngeom, 4, dtype=np.int64)  # int64: the built gather's
         self.foot_slot[feet] = np.arange(4)
 
     @property

@@ -67,7 +67,7 @@ class FeetOnFloor(Protocol):
     """What the contact test needs of the observation (``AntObservation``)."""
 
     floor: int
-    foot_slot: np.ndarray
+    foot_slot: np.ndarray  # (2 ngeom,) contiguous int64: each geom's foot, 4 for none
 
 
 @functools.cache
@@ -152,7 +152,7 @@ def gather_built(simulations: Sequence[Simulation], feet: FeetOnFloor | None) ->
         None if xpos is None else xpos.ctypes.data,
         None if contacts is None else contacts.ctypes.data,
         -1 if feet is None else feet.floor,
-        None if feet is None else np.ascontiguousarray(feet.foot_slot, np.int64).ctypes.data,
+        None if feet is None else feet.foot_slot.ctypes.data,
     )
     return qpos, qvel, xpos, contacts
 
