@@ -13,7 +13,8 @@ import click
 from metaheb.agent_names import AGENTS
 from metaheb.cli_info import config_from_args, config_keys, inspect, runs
 from metaheb.config import SEED_LIMIT
-from metaheb.errors import RunStopped, UserError
+from metaheb.errors import Interrupted, RunStopped, UserError
+from metaheb.interrupts import describe
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -323,12 +324,16 @@ def main(argv: list[str] | None = None) -> None:
     except RunStopped as err:
         click.echo(f"metaheb: run stopped: {err}", err=True)
         sys.exit(1)
+    except Interrupted as err:
+        click.echo(f"metaheb: {err}", err=True)
+        sys.exit(err.exit_code)
     except click.UsageError as err:
         click.echo(f"metaheb: error: {err.format_message()} (see metaheb --help)", err=True)
         sys.exit(2)
-    except click.Abort:
-        click.echo("metaheb: aborted", err=True)
-        sys.exit(130)
+    except click.Abort as err:  # Ctrl-C, or SIGTERM while Ray runs, outside a run's generations
+        cause, exit_code = describe(err.__cause__ or KeyboardInterrupt())
+        click.echo(f"metaheb: stopped by {cause}", err=True)
+        sys.exit(exit_code)
 
 
 if __name__ == "__main__":

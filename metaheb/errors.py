@@ -1,5 +1,6 @@
-"""The exceptions the command line turns into a one-line message: bad input (exit code 2) and a
-run that cannot go on (exit code 1); and the one-line forms of other errors and notices."""
+"""The exceptions the command line turns into a one-line message: bad input (exit code 2), a
+run that cannot go on (exit code 1) and a run stopped from outside (128 + the signal); and the
+one-line forms of other errors and notices."""
 
 import sys
 from collections.abc import Callable
@@ -12,6 +13,14 @@ class UserError(Exception):
 class RunStopped(Exception):
     """A run that cannot go on (every member of a generation non-finite, say): the message names
     the likely cause and what to change, on one line; the run directory keeps what was finished."""
+
+
+class Interrupted(Exception):
+    """A run stopped by Ctrl-C or SIGTERM: the message says where it stopped and how to go on."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
 
 
 def first_line(error: BaseException, empty: str = "") -> str:

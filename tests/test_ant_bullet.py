@@ -144,6 +144,7 @@ def test_a_mistake_in_a_bullet_config_is_one_line_on_stderr(tmp_path):
     assert "unknown morphology 'damaged_nope'" in done.stderr
 
 
+@pytest.mark.slow  # 90 s: pybullet's training, replay, evaluation and report end to end
 def test_a_bullet_ant_trains_replays_to_mp4_evaluates_and_reports(tmp_path):
     small = [
         "task.name=ant_bullet",

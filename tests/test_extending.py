@@ -55,6 +55,7 @@ def trains(package: Path, *overrides: str) -> None:
     assert "done: best fitness" in result.stdout
 
 
+@pytest.mark.slow  # a package built and installed, then a run: 26 s
 def test_the_rule_recipe(package):
     rules = package / "rules.py"
     insert_after(

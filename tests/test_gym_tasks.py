@@ -17,7 +17,10 @@ from metaheb.tasks.gym_locomotion import quiet_compile
 BODIES = {"HalfCheetah-v5": (17, 6), "Hopper-v5": (11, 3)}  # observations, motors
 
 
-@pytest.mark.parametrize("env_id", list(BODIES))
+# One body end to end in the default suite; the second with the slower checks.
+@pytest.mark.parametrize(
+    "env_id", ["HalfCheetah-v5", pytest.param("Hopper-v5", marks=pytest.mark.slow)]
+)
 def test_a_gym_body_trains_replays_to_mp4_and_evaluates(tmp_path, env_id):
     small = [
         f"task.name=gym:{env_id}",

@@ -6,6 +6,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "metaheb"
 LAYERS = {
     "errors": 1,
+    "interrupts": 1,
     "agent_names": 1,
     "rules": 1,
     "native": 1,

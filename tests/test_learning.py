@@ -19,7 +19,7 @@ from metaheb.evolve.trainer import train
 from metaheb.runs import read_metrics
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [0, pytest.param(1, marks=pytest.mark.slow)])
 def test_openes_raises_mean_fitness_on_the_ant(tmp_path, local_ray, seed):
     config = load_config(
         None,

@@ -2,11 +2,13 @@
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -99,6 +101,17 @@ def metaheb(*args, **kwargs):
     )
 
 
+def into_the_third_generation(job: subprocess.Popen, run: Path) -> None:
+    """Wait until the run in ``job`` has written two generations' metrics, then a moment more."""
+    metrics = run / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
+        assert job.poll() is None, job.stderr.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    time.sleep(0.3)  # into the third generation's episodes
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["openes", "cmaes", "sepcmaes", "pgpe", "snes"])
 def test_sigkill_mid_generation_then_resume_matches_an_uninterrupted_run(
@@ -114,13 +127,7 @@ def test_sigkill_mid_generation_then_resume_matches_an_uninterrupted_run(
     whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
 
     job = metaheb("train", *overrides, "run.name=killed", "ray.num_workers=1")
-    metrics = tmp_path / "killed" / "metrics.jsonl"
-    deadline = time.monotonic() + 300
-    while not (metrics.exists() and metrics.read_text().count("\n") >= 2):
-        assert job.poll() is None, job.stderr.read()
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    time.sleep(0.3)  # into the third generation's episodes
+    into_the_third_generation(job, tmp_path / "killed")
     os.killpg(job.pid, signal.SIGKILL)  # the driver and the Ray it started, at once
     job.wait()
     assert len(read_metrics(tmp_path / "killed")) < 6
@@ -184,3 +191,56 @@ def test_a_run_reads_running_while_a_process_runs_it_and_stopped_once_it_is_gone
     marker = {"host": socket.gethostname(), "pid": int(gone.stdout)}  # a killed run's marker
     (run.path / "running.json").write_text(json.dumps(marker))
     assert summarize_runs(tmp_path)[0]["status"] == "stopped"
+
+
+def ray_processes_of(driver_pid: int) -> list[str]:
+    """The command lines of the processes of the Ray a driver started: its session folder's name
+    ends with the driver's pid."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue  # gone meanwhile
+        if f"_{driver_pid}/" in text and "session_" in text:
+            found.append(text[:200])
+    return found
+
+
+# SIGINT as a terminal's Ctrl-C delivers it: a shell's background job starts with it ignored.
+WITH_CTRL_C = (
+    "import runpy, signal, sys; signal.signal(signal.SIGINT, signal.default_int_handler); "
+    "sys.argv[0] = 'metaheb'; runpy.run_module('metaheb.cli', run_name='__main__')"
+)
+
+
+@pytest.mark.parametrize(
+    "stop", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)]
+)
+def test_sigterm_or_ctrl_c_stops_a_run_in_one_line_and_resume_goes_on(tmp_path, local_ray, stop):
+    overrides = [*SMALL, "evolve.generations=6", "task.max_steps=150", f"run.out_dir={tmp_path}"]
+    whole = train(load_config(None, [*overrides, "run.name=whole"]), echo=lambda line: None)
+    job = subprocess.Popen(
+        [sys.executable, "-c", WITH_CTRL_C, "train", *overrides, "run.name=cut"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    into_the_third_generation(job, tmp_path / "cut")
+    # A scheduler's SIGTERM goes to the driver; a terminal's Ctrl-C to the whole process group.
+    job.send_signal(stop) if stop == signal.SIGTERM else os.killpg(job.pid, stop)
+    _, err = job.communicate(timeout=120)
+
+    assert job.returncode == 128 + stop
+    name = "SIGTERM" if stop == signal.SIGTERM else r"Ctrl-C \(SIGINT\)"
+    expected = rf"metaheb: stopped by {name} after generation [2-5]: `metaheb resume .*cut` goes on"
+    assert re.fullmatch(expected + " from there", err.strip()), err[-2000:]
+    assert not (tmp_path / "cut" / "running.json").exists()
+    deadline = time.monotonic() + 30
+    while ray_processes_of(job.pid):  # Ray's own processes end a moment after the driver
+        assert time.monotonic() < deadline, ray_processes_of(job.pid)
+        time.sleep(0.2)
+
+    resume(tmp_path / "cut", echo=lambda line: None)
+    assert comparable(tmp_path / "cut") == comparable(whole)

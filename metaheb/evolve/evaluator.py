@@ -22,6 +22,7 @@ import torch
 
 from metaheb.config import RayConfig, TaskConfig
 from metaheb.errors import UserError, first_line
+from metaheb.interrupts import terminate_as_interrupt
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import BatchResult, evaluate_batch
 from metaheb.tasks import process_task
@@ -93,7 +94,8 @@ def _connect(address: str, num_workers: int, options: dict) -> None:
 def ray_session(config: RayConfig) -> Iterator[int]:
     """Connect to Ray (an embedded local instance unless an address is given); yield worker count.
 
-    A Ray already initialised by the caller is used as it is and left running.
+    A Ray already initialised by the caller is used as it is and left running. While the block
+    lasts, SIGTERM stops the command as Ctrl-C does (``metaheb.interrupts``).
     """
     started = False
     # No address: the cluster of a `ray job submit` (RAY_ADDRESS), else a Ray of its own ("local"),
@@ -111,7 +113,8 @@ def ray_session(config: RayConfig) -> Iterator[int]:
         started = True
     try:
         cpus = int(ray.cluster_resources().get("CPU", 1))
-        yield config.num_workers or max(cpus, 1)
+        with terminate_as_interrupt():
+            yield config.num_workers or max(cpus, 1)
     finally:
         if started:
             ray.shutdown()

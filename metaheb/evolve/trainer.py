@@ -15,20 +15,22 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from metaheb.config import Config, apply_overrides, config_from_dict, read_toml
-from metaheb.errors import UserError
+from metaheb.errors import Interrupted, UserError
 from metaheb.evolve.checkpoint import CANNOT_RESUME, load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import ray_session
 from metaheb.evolve.problem import RolloutProblem
 from metaheb.evolve.progress import GenerationLog
 from metaheb.evolve.searchers import check_memory, search_center, search_spread
 from metaheb.evolve.stage import Stage, build_stage, merge_stage
+from metaheb.interrupts import describe
 from metaheb.native import cxx_compiler
 from metaheb.networks import PolicyNetwork
 from metaheb.runs import RunDirectory, check_writable, read_metrics, save_agent
@@ -51,7 +53,7 @@ def train(config: Config, echo: Echo = print, pause_at: int | None = None) -> Pa
         run = RunDirectory.create(config.run.out_dir, name)
         run.write_config(config.to_dict())
         echo(f"run directory: {run.path}  ({num_workers} Ray workers)")
-        with run.running():
+        with run.running(), _resumable_when_stopped(run):
             _evolve(config, run, network, num_workers, echo, None, pause_at)
     return run.path
 
@@ -94,9 +96,26 @@ def resume(
         run.write_config(config.to_dict())
     with ray_session(config.ray) as num_workers:
         echo(f"resuming {run.path} at generation {done + 1}  ({num_workers} Ray workers)")
-        with run.running():
+        with run.running(), _resumable_when_stopped(run):
             _evolve(config, run, network, num_workers, echo, checkpoint, pause_at)
     return run.path
+
+
+@contextmanager
+def _resumable_when_stopped(run: RunDirectory) -> Iterator[None]:
+    """Ctrl-C or SIGTERM during the run: one line saying where it stopped and how it goes on
+    (an ``Interrupted``). The checkpoint of the last finished generation is whole, being written
+    atomically; a generation cut off runs again on resume, to the same numbers."""
+    try:
+        yield
+    except KeyboardInterrupt as stop:
+        cause, exit_code = describe(stop)
+        if not run.checkpoint_path.is_file():
+            where = f"before its first generation ended: nothing to resume ({run.path})"
+        else:
+            done = load_checkpoint(run.checkpoint_path)["generations_done"]
+            where = f"after generation {done}: `metaheb resume {run.path}` goes on from there"
+        raise Interrupted(f"stopped by {cause} {where}", exit_code) from None
 
 
 def _check_assignment(network: PolicyNetwork, path: Path) -> None:
