@@ -90,6 +90,7 @@ def test_carracing_trains_through_the_same_loop(tmp_path, local_ray, model):
     assert agent.meta["task"]["name"] == "carracing" and agent.meta["network"]["model"] == model
 
 
+@pytest.mark.slow  # 24 s; replay's own tests film the Ant in the default suite
 def test_replay_films_a_carracing_agent_at_the_game_s_window_size(tmp_path, local_ray):
     import imageio.v2 as imageio
 

@@ -94,6 +94,7 @@ def test_a_bad_family_file_is_one_line(tmp_path, text, message):
         load_family(str(path))
 
 
+@pytest.mark.slow  # 12 s; the family report evaluates every body in the default suite
 def test_evaluate_lists_every_body_of_a_family(tmp_path, local_ray):
     run = train_small(tmp_path, "task.max_steps=30")
     result = metaheb_cli("evaluate", str(run), "--family", "leg-length", "--episodes", "1")
