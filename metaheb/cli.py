@@ -306,7 +306,12 @@ def sweep(sweep_file: str, overrides: tuple[str, ...], out: str | None) -> None:
     spec = load_sweep(sweep_file, list(overrides))
     folder = Path(out) if out else Path("runs") / "sweeps" / Path(sweep_file).stem
     check_writable(folder.parent if not folder.exists() else folder, "--out")
-    run_sweep(spec, folder, echo=click.echo)
+    try:
+        run_sweep(spec, folder, echo=click.echo)
+    except (Interrupted, KeyboardInterrupt) as stop:  # a run's resume would pass its rung
+        cause, exit_code = describe(stop)
+        again = "run the same `metaheb sweep` command again to finish it (finished runs are kept)"
+        raise Interrupted(f"stopped by {cause}: {again}", cause, exit_code) from None
 
 
 for command in (runs, inspect, config_keys):

@@ -16,11 +16,12 @@ class RunStopped(Exception):
 
 
 class Interrupted(Exception):
-    """A run stopped by Ctrl-C or SIGTERM: the message says where it stopped and how to go on."""
+    """A run stopped by Ctrl-C or SIGTERM (``cause``): the message says where it stopped and how
+    to go on."""
 
-    def __init__(self, message: str, exit_code: int) -> None:
+    def __init__(self, message: str, cause: str, exit_code: int) -> None:
         super().__init__(message)
-        self.exit_code = exit_code
+        self.cause, self.exit_code = cause, exit_code
 
 
 def first_line(error: BaseException, empty: str = "") -> str:

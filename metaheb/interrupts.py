@@ -14,6 +14,8 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from metaheb.errors import Interrupted
+
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, delivered as an interrupt."""
@@ -48,7 +50,10 @@ def terminate_as_interrupt() -> Iterator[None]:
 
 
 def describe(stop: BaseException) -> tuple[str, int]:
-    """(what stopped the command, its exit code: 128 + the signal, as a shell reports it)."""
+    """(what stopped the command, its exit code: 128 + the signal, as a shell reports it), of an
+    interrupt or of the ``Interrupted`` a run made of one."""
+    if isinstance(stop, Interrupted):
+        return stop.cause, stop.exit_code
     if isinstance(stop, Terminated) or _terminated.is_set():
         return "SIGTERM", 128 + signal.SIGTERM
     return "Ctrl-C (SIGINT)", 128 + signal.SIGINT

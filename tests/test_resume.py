@@ -215,7 +215,9 @@ WITH_CTRL_C = (
 
 
 @pytest.mark.parametrize(
-    "stop", [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)]
+    "stop",
+    [signal.SIGTERM, pytest.param(signal.SIGINT, marks=pytest.mark.slow)],
+    ids=["SIGTERM", "SIGINT"],
 )
 def test_sigterm_or_ctrl_c_stops_a_run_in_one_line_and_resume_goes_on(tmp_path, local_ray, stop):
     overrides = [*SMALL, "evolve.generations=6", "task.max_steps=150", f"run.out_dir={tmp_path}"]

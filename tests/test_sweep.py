@@ -116,7 +116,8 @@ def test_a_pruned_setting_stops_at_its_rung_and_its_runs_stay_resumable(tmp_path
 
 
 @pytest.mark.slow
-def test_a_sweep_killed_mid_setting_finishes_with_the_numbers_of_an_unbroken_one(tmp_path):
+@pytest.mark.parametrize("stop", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_a_sweep_killed_mid_setting_finishes_with_the_numbers_of_an_unbroken_one(tmp_path, stop):
     sweep = write(tmp_path / "tiny.toml", TINY_SWEEP.replace("[0, 1]", "[0]"))
     whole = metaheb_cli("sweep", str(sweep), "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
@@ -125,6 +126,7 @@ def test_a_sweep_killed_mid_setting_finishes_with_the_numbers_of_an_unbroken_one
     process = subprocess.Popen(
         [*command, str(tmp_path / "cut")],
         stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
         env=env,
         start_new_session=True,
@@ -132,8 +134,15 @@ def test_a_sweep_killed_mid_setting_finishes_with_the_numbers_of_an_unbroken_one
     for line in process.stdout:  # kill in the first setting, as its run goes on past the rung
         if "t00-lr0.07-s0: " in line:
             break
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
+    if stop == signal.SIGKILL:
+        os.killpg(process.pid, stop)  # the driver and the Ray it started, at once
+        process.wait()
+    else:  # a scheduler's stop: one line that says how the sweep goes on
+        process.send_signal(stop)
+        _, err = process.communicate(timeout=120)
+        assert process.returncode == 128 + stop
+        assert err.strip().startswith("metaheb: stopped by SIGTERM: run the same `metaheb sweep`")
+        assert len(err.strip().splitlines()) == 1, err[-2000:]
     finish = metaheb_cli("sweep", str(sweep), "--out", str(tmp_path / "cut"))
     assert finish.returncode == 0, finish.stderr
     assert "setting 1/2" in finish.stdout  # the interrupted setting ran again, from its runs

@@ -115,7 +115,7 @@ def _resumable_when_stopped(run: RunDirectory) -> Iterator[None]:
         else:
             done = load_checkpoint(run.checkpoint_path)["generations_done"]
             where = f"after generation {done}: `metaheb resume {run.path}` goes on from there"
-        raise Interrupted(f"stopped by {cause} {where}", exit_code) from None
+        raise Interrupted(f"stopped by {cause} {where}", cause, exit_code) from None
 
 
 def _check_assignment(network: PolicyNetwork, path: Path) -> None:
