@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(f"metaheb: error: {err.format_message()} (see metaheb --help)", err=True)
         sys.exit(2)
     except click.Abort as err:  # Ctrl-C, or SIGTERM while Ray runs, outside a run's generations
-        cause, exit_code = describe(err.__cause__ or KeyboardInterrupt())
+        cause, exit_code = describe(err)
         click.echo(f"metaheb: stopped by {cause}", err=True)
         sys.exit(exit_code)
 

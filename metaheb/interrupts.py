@@ -16,31 +16,27 @@ from contextlib import contextmanager
 
 from metaheb.errors import Interrupted
 
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, delivered as an interrupt."""
-
-
-# Whether the interrupt being handled came from SIGTERM. Ray turns an interrupt raised inside
-# ``ray.get`` into a plain KeyboardInterrupt, so the exception's type alone cannot say.
+# Whether the interrupt being handled came from SIGTERM. A flag rather than an exception type:
+# Ray turns an interrupt raised inside ``ray.get`` into a plain KeyboardInterrupt.
 _terminated = threading.Event()
 
 
-def _raise_terminated(signal_number: int, frame: object) -> None:
+def _interrupt_on_sigterm(signal_number: int, frame: object) -> None:
     _terminated.set()
-    raise Terminated()
+    raise KeyboardInterrupt
 
 
 @contextmanager
 def terminate_as_interrupt() -> Iterator[None]:
-    """While the block lasts, SIGTERM raises ``Terminated``. Entered after ``ray.init``, which
-    installs a handler of its own that this one replaces; the one before is put back after."""
+    """While the block lasts, SIGTERM raises ``KeyboardInterrupt`` (and is remembered). Entered
+    after ``ray.init``, which installs a handler of its own that this one replaces; the one before
+    is put back after."""
     if threading.current_thread() is not threading.main_thread():
         yield  # only the main thread may set handlers; a library caller keeps its own
         return
     previous = signal.getsignal(signal.SIGTERM)
     _terminated.clear()
-    signal.signal(signal.SIGTERM, _raise_terminated)
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     try:
         yield
     finally:
@@ -54,6 +50,6 @@ def describe(stop: BaseException) -> tuple[str, int]:
     interrupt or of the ``Interrupted`` a run made of one."""
     if isinstance(stop, Interrupted):
         return stop.cause, stop.exit_code
-    if isinstance(stop, Terminated) or _terminated.is_set():
+    if _terminated.is_set():
         return "SIGTERM", 128 + signal.SIGTERM
     return "Ctrl-C (SIGINT)", 128 + signal.SIGINT
