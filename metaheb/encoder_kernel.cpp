@@ -5,9 +5,10 @@
 // kernel runs the same chain, eight outputs of a row at a time, every output channel from one
 // load of the input. The batch's input is first copied into polyphase planes (column w of a
 // stride-S convolution at phase w % S, index w / S), so a stride-2 row reads contiguous memory.
-// The pool keeps torch.maximum's values (NaN if either side is NaN). metaheb.encoder_kernel
-// builds this file, checks it against torch's path once per process and falls back where it
-// differs.
+// The pool keeps torch.maximum's values (NaN if either side is NaN). Optionally each pooled
+// value then goes through metaheb.rational_tanh's tanh, operation by operation as torch computes
+// it there (each rounded to float32, contraction off). metaheb.encoder_kernel builds this file,
+// checks it against torch's path once per process and falls back where it differs.
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -158,6 +159,76 @@ inline __m256 pool8(const float* a, const float* b, int j) {
 }
 #endif
 
+// metaheb.rational_tanh's tanh of pooled values, from its ten numbers: the bound b, the scale s,
+// then p1..p4 and q1..q4. y = clamp(x P(u) / Q(u), -1, 1) with x clamped to [-b, b], u = x x s,
+// P = 1 + u (p1 + u (p2 + u (p3 + u p4))) and Q likewise: torch's order, every step rounded.
+struct RationalTanh {
+    const float* c;  // null: no activation (torch.tanh runs after the kernel)
+
+    // max_ps(a, x) returns x when x is NaN, and min_ps(a, x) too: torch.clamp keeps NaN.
+    static inline float clamp(float x, float bound) {
+        const float low = -bound > x ? -bound : x;
+        return bound < low ? bound : low;
+    }
+
+    static inline float horner(float u, const float* k) {
+        float v = k[3];
+        for (int i = 2; i >= 0; --i) v = v * u + k[i];
+        return v * u + 1.0f;
+    }
+
+    inline float operator()(float x) const {
+        if (c == nullptr) return x;
+        x = clamp(x, c[0]);
+        const float u = x * x * c[1];
+        return clamp(x * horner(u, c + 2) / horner(u, c + 6), 1.0f);
+    }
+
+#ifdef METAHEB_AVX2
+    static inline __m256 clamp8(__m256 x, float bound) {
+        return _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x));
+    }
+
+    static inline __m256 horner8(__m256 u, const float* k) {
+        __m256 v = _mm256_set1_ps(k[3]);
+        for (int i = 2; i >= 0; --i) v = _mm256_add_ps(_mm256_mul_ps(v, u), _mm256_set1_ps(k[i]));
+        return _mm256_add_ps(_mm256_mul_ps(v, u), _mm256_set1_ps(1.0f));
+    }
+
+    inline __m256 operator()(__m256 x) const {
+        if (c == nullptr) return x;
+        x = clamp8(x, c[0]);
+        const __m256 u = _mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(c[1]));
+        const __m256 ratio = _mm256_div_ps(_mm256_mul_ps(x, horner8(u, c + 2)), horner8(u, c + 6));
+        return clamp8(ratio, 1.0f);
+    }
+
+    // The same on N vectors, step by step across them: N independent chains in flight at once.
+    template <int N>
+    inline void apply(__m256* v) const {
+        if (c == nullptr) return;
+        __m256 u[N], p[N], q[N];
+        for (int n = 0; n < N; ++n) {
+            v[n] = clamp8(v[n], c[0]);
+            u[n] = _mm256_mul_ps(_mm256_mul_ps(v[n], v[n]), _mm256_set1_ps(c[1]));
+            p[n] = _mm256_set1_ps(c[5]);
+            q[n] = _mm256_set1_ps(c[9]);
+        }
+        for (int i = 2; i >= 0; --i)
+            for (int n = 0; n < N; ++n) {
+                p[n] = _mm256_add_ps(_mm256_mul_ps(p[n], u[n]), _mm256_set1_ps(c[2 + i]));
+                q[n] = _mm256_add_ps(_mm256_mul_ps(q[n], u[n]), _mm256_set1_ps(c[6 + i]));
+            }
+        const __m256 one = _mm256_set1_ps(1.0f);
+        for (int n = 0; n < N; ++n) {
+            p[n] = _mm256_add_ps(_mm256_mul_ps(p[n], u[n]), one);
+            q[n] = _mm256_add_ps(_mm256_mul_ps(q[n], u[n]), one);
+            v[n] = clamp8(_mm256_div_ps(_mm256_mul_ps(v[n], p[n]), q[n]), 1.0f);
+        }
+    }
+#endif
+};
+
 #ifdef METAHEB_AVX2
 // The first N lanes of v to dst, in plain stores (a masked store is slow on some CPUs).
 template <int N>
@@ -183,12 +254,13 @@ inline void store_first(float* dst, __m256 v) {
 #endif
 
 // Two conv rows [O][OW] pooled 2x2 into output row ``out`` (channel stride s_o, column stride
-// s_j): the max of each row pair first, then of each column pair, as max_pool_2x2 does. Where a
-// pixel's channels sit side by side (s_o = 1, channels last), eight pooled columns of every
-// channel are turned into eight pixels' channels and each pixel is stored in one write.
+// s_j): the max of each row pair first, then of each column pair, as max_pool_2x2 does, then
+// ``act``. Where a pixel's channels sit side by side (s_o = 1, channels last), eight pooled
+// columns of every channel are turned into eight pixels' channels and each pixel is stored in
+// one write.
 template <int O>
 void pool_rows(const float* upper, const float* lower, int OW, float* out, int64_t s_o,
-               int64_t s_j) {
+               int64_t s_j, RationalTanh act) {
     const int PW = OW / 2;
     int done = 0;
 #ifdef METAHEB_AVX2
@@ -197,6 +269,7 @@ void pool_rows(const float* upper, const float* lower, int OW, float* out, int64
             __m256 block[8];
             for (int o = 0; o < 8; ++o)
                 block[o] = o < O ? pool8(upper + o * OW, lower + o * OW, done) : _mm256_setzero_ps();
+            act.apply<O>(block);
             transpose8(block);
             for (int l = 0; l < 8; ++l) store_first<O>(out + (done + l) * s_j, block[l]);
         }
@@ -210,12 +283,12 @@ void pool_rows(const float* upper, const float* lower, int OW, float* out, int64
 #ifdef METAHEB_AVX2
         for (; j + 8 <= PW; j += 8) {
             alignas(32) float pooled[8];
-            _mm256_store_ps(pooled, pool8(a, b, j));
+            _mm256_store_ps(pooled, act(pool8(a, b, j)));
             for (int l = 0; l < 8; ++l) row[(j + l) * s_j] = pooled[l];
         }
 #endif
         for (; j < PW; ++j)
-            row[j * s_j] = nan_max(nan_max(a[2 * j], b[2 * j]), nan_max(a[2 * j + 1], b[2 * j + 1]));
+            row[j * s_j] = act(nan_max(nan_max(a[2 * j], b[2 * j]), nan_max(a[2 * j + 1], b[2 * j + 1])));
     }
 }
 
@@ -274,7 +347,7 @@ void fill_planes(const float* in, const int64_t* in_strides, int P, int H, int W
 
 template <int C, int K, int S, int O>
 void run(const float* in, const int64_t* in_strides, int P, int H, int W, const float* kernels,
-         float* out, const int64_t* out_strides) {
+         float* out, const int64_t* out_strides, RationalTanh act) {
     const int OH = (H - K) / S + 1, OW = (W - K) / S + 1, Wp = (W + S - 1) / S;
     const size_t plane_size = static_cast<size_t>(C) * H * S * Wp;
     // Buffers kept between calls (a call per layer per step): grown once, never cleared, as
@@ -305,7 +378,7 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
             conv.row(2 * i, upper);
             conv.row(2 * i + 1, lower);
             pool_rows<O>(upper, lower, OW, pooled + i * out_strides[2], out_strides[1],
-                         out_strides[3]);
+                         out_strides[3], act);
         }
     }
 }
@@ -313,14 +386,16 @@ void run(const float* in, const int64_t* in_strides, int P, int H, int W, const 
 }  // namespace
 
 // in: (P, C, H, W) float32 at the given strides; kernels: (P, O, C, K, K) contiguous;
-// out: (P, O, OH / 2, OW / 2) at the given strides. Returns 0, or -1 for a shape not built here.
+// out: (P, O, OH / 2, OW / 2) at the given strides; tanh: null, or RationalTanh's ten numbers.
+// Returns 0, or -1 for a shape not built here.
 extern "C" int conv_pool(const float* in, const int64_t* in_strides, int P, int C, int H, int W,
                          const float* kernels, int O, int K, int S, float* out,
-                         const int64_t* out_strides) {
+                         const int64_t* out_strides, const float* tanh) {
+    const RationalTanh act{tanh};
     if (C == 3 && K == 3 && S == 1 && O == 6) {
-        run<3, 3, 1, 6>(in, in_strides, P, H, W, kernels, out, out_strides);
+        run<3, 3, 1, 6>(in, in_strides, P, H, W, kernels, out, out_strides, act);
     } else if (C == 6 && K == 5 && S == 2 && O == 8) {
-        run<6, 5, 2, 8>(in, in_strides, P, H, W, kernels, out, out_strides);
+        run<6, 5, 2, 8>(in, in_strides, P, H, W, kernels, out, out_strides, act);
     } else {
         return -1;
     }

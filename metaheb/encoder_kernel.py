@@ -48,8 +48,10 @@ def conv_pool_into(
     kernels: torch.Tensor,
     stride: int,
     out: torch.Tensor,
+    tanh: torch.Tensor | None = None,
 ) -> None:
-    """``max_pool_2x2(conv2d(x_p, kernels_p, stride))`` of every agent p into ``out``.
+    """``max_pool_2x2(conv2d(x_p, kernels_p, stride))`` of every agent p into ``out``, each value
+    then through ``metaheb.rational_tanh`` when ``tanh`` holds its ``KERNEL_NUMBERS``.
 
     ``x``: ``(P, C, H, W)`` float32 at any strides; ``kernels``: ``(P, O, C, K, K)``; ``out``:
     ``(P, O, OH // 2, OW // 2)`` at any strides."""
@@ -68,6 +70,7 @@ def conv_pool_into(
         stride,
         ctypes.c_void_p(out.data_ptr()),
         _INT64_4(*out.stride()),
+        ctypes.c_void_p(None if tanh is None else tanh.data_ptr()),
     )
     if status != 0:
         raise ValueError(f"no kernel built for convolution {tuple(kernels.shape[1:])}")

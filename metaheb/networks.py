@@ -69,6 +69,8 @@ class PolicyNetwork:
     # "linear" output before the squashing (the authors' CarRacing). Older agent files: squashed.
     output_rule_input: str = "squashed"
     modulation: str = "none"  # metaheb.modulation.MODES; older agent files: none
+    # The encoder's tanh (encoders.TANHS): agent files from before 2026-12-08 ran torch.tanh.
+    encoder_tanh: str = "torch"
     # Evolve and merge (metaheb.merge): each synapse's shared rule, across layers; () per synapse.
     assignment: tuple[int, ...] = ()
 
@@ -106,6 +108,7 @@ class PolicyNetwork:
             config.fused is True,  # "auto" is the trainer's to decide
             output_rule_input if chosen == "task" else chosen,
             config.modulation,
+            encoder_tanh=config.encoder_tanh,
         )
 
     @classmethod
@@ -242,7 +245,9 @@ class PolicyNetwork:
         features do not depend on when in a step they are computed."""
         if self.encoder == "none":
             return obs
-        return conv_features(self.encoder, obs, weights[len(self.layer_shapes) :])
+        return conv_features(
+            self.encoder, obs, weights[len(self.layer_shapes) :], self.encoder_tanh
+        )
 
     def forward_features(
         self, weights: list[torch.Tensor], features: torch.Tensor

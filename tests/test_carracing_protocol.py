@@ -12,7 +12,7 @@ from metaheb.evolve.openes import openes_tell
 from metaheb.evolve.searchers import COEFFICIENTS
 from metaheb.networks import PolicyNetwork
 from metaheb.rollout import rollout_batch
-from metaheb.runs import read_metrics
+from metaheb.runs import load_agent, read_metrics
 from metaheb.tasks import carracing_render, make_task
 from metaheb.tasks.carracing import CROP, EpisodeReturn
 
@@ -174,3 +174,41 @@ def test_agent_files_from_before_a_protocol_key_replay_as_they_were_evolved():
     old_ant = saved_task(agent({"name": "ant"}))
     assert (old_ant["observation"], old_ant["fall_height"]) == ("raw", 0.2)
     assert "preprocess" not in old_ant
+
+
+def test_agent_files_and_runs_from_before_the_rational_tanh_keep_torch_s(tmp_path):
+    from metaheb.config import read_run_config
+    from metaheb.evaluate import evaluate_agent
+    from metaheb.runs import Agent, save_agent
+
+    config = load_config(None, [*CAR, "network.hidden=[8]"])
+    new = PolicyNetwork.for_task(config.network, 0, 3, "tanh_sigmoid", "linear").to_dict()
+    assert new["encoder_tanh"] == "rational"
+    before = {key: value for key, value in new.items() if key != "encoder_tanh"}
+    assert PolicyNetwork.from_dict(before).encoder_tanh == "torch"
+    genome = 0.3 * torch.randn(PolicyNetwork.from_dict(new).genome_layout.size)
+    fitness = {}
+    for name, network in (("before", before), ("torch", {**new, "encoder_tanh": "torch"})):
+        path = tmp_path / f"{name}.safetensors"
+        save_agent(path, genome.numpy(), {"task": vars(config.task), "network": network})
+        agent = load_agent(path)
+        fitness[name] = evaluate_agent(agent, ["task.max_steps=25"], episodes=1).fitness
+    assert np.array_equal(fitness["before"], fitness["torch"])  # replayed as it was evolved
+    frames = torch.rand(2, 3, 84, 84, generator=torch.Generator().manual_seed(1))
+    weights = PolicyNetwork.from_dict(new).start_episode(genome[None].repeat(2, 1), [0, 1])[0]
+    encoded = {
+        name: PolicyNetwork.from_dict(network).encode(weights, frames)
+        for name, network in (("before", before), ("torch", {**new, "encoder_tanh": "torch"}))
+    }
+    encoded["rational"] = PolicyNetwork.from_dict(new).encode(weights, frames)
+    assert torch.equal(encoded["before"], encoded["torch"])
+    assert not torch.equal(encoded["before"], encoded["rational"])
+    # A run recorded before the key resumes with torch.tanh too; a later run as recorded.
+    (tmp_path / "config.toml").write_text('[network]\nencoder = "carracing_conv"\n')
+    assert read_run_config(tmp_path)["network"]["encoder_tanh"] == "torch"
+    (tmp_path / "config.toml").write_text(
+        '[network]\nencoder = "carracing_conv"\nencoder_tanh = "rational"\n'
+    )
+    assert read_run_config(tmp_path)["network"]["encoder_tanh"] == "rational"
+    (tmp_path / "config.toml").write_text('[network]\nencoder = "none"\n')
+    assert "encoder_tanh" not in read_run_config(tmp_path)["network"]

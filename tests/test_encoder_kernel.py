@@ -1,5 +1,5 @@
-"""CarRacing's encoder kernel built for this CPU gives oneDNN's convolutions' values, so nothing
-a run computes depends on whether a process has switched to it."""
+"""CarRacing's encoder kernel built for this CPU gives oneDNN's convolutions' values, and the
+rational tanh's, so nothing a run computes depends on whether a process has switched to it."""
 
 import subprocess
 
@@ -21,36 +21,52 @@ def built():
     return conv
 
 
-def features(frames: torch.Tensor, kernels: list[torch.Tensor], conv, monkeypatch) -> torch.Tensor:
+def features(
+    frames: torch.Tensor, kernels: list[torch.Tensor], conv, monkeypatch, tanh: str = "rational"
+) -> torch.Tensor:
     monkeypatch.setattr(encoders, "COMPILED_CONV", conv)
-    return encoders.conv_features("carracing_conv", frames, kernels)
+    return encoders.conv_features("carracing_conv", frames, kernels, tanh)
 
 
+@pytest.mark.parametrize("tanh", encoders.TANHS)
 @pytest.mark.parametrize("agents", [1, 2, 8, 13])  # 13: blocks of 8 agents and a remainder
-def test_the_kernel_gives_torch_s_features_at_any_batch(built, agents, monkeypatch):
+def test_the_kernel_gives_torch_s_features_at_any_batch(built, agents, tanh, monkeypatch):
     generator = torch.Generator().manual_seed(agents)
     # the frames' own layout (84, 84, P, 3), as tasks.carracing hands them over
     frames = torch.rand(84, 84, agents, 3, generator=generator).permute(2, 3, 0, 1)
     kernels = [
         torch.randn(agents, *shape, generator=generator) for shape in ((6, 3, 3, 3), (8, 6, 5, 5))
     ]
-    torch_path = features(frames, kernels, CompiledConvPool(switch_after=10**12), monkeypatch)
-    kernel_path = features(frames, kernels, built, monkeypatch)
+    plain = CompiledConvPool(switch_after=10**12)
+    torch_path = features(frames, kernels, plain, monkeypatch, tanh)
+    kernel_path = features(frames, kernels, built, monkeypatch, tanh)
     assert torch.equal(torch_path, kernel_path)
-    alone = features(frames[:1], [k[:1] for k in kernels], built, monkeypatch)
+    alone = features(frames[:1], [k[:1] for k in kernels], built, monkeypatch, tanh)
     assert torch.equal(alone, kernel_path[:1])  # an agent's bits do not depend on its batch
 
 
-def test_the_pool_keeps_nan_as_torch_does(built):
+def test_the_two_tanhs_give_nearly_the_same_features(built, monkeypatch):
+    generator = torch.Generator().manual_seed(5)
+    frames = torch.rand(84, 84, 3, 3, generator=generator).permute(2, 3, 0, 1)
+    kernels = [torch.randn(3, 6, 3, 3, 3), torch.randn(3, 8, 6, 5, 5)]
+    rational, library = (features(frames, kernels, built, monkeypatch, t) for t in encoders.TANHS)
+    assert not torch.equal(rational, library)  # other bits: an agent file records its tanh
+    assert torch.allclose(rational, library, rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("rational", [False, True])
+def test_the_pool_keeps_nan_as_torch_does(built, rational):
     x = torch.rand(1, 3, 84, 84).contiguous(memory_format=torch.channels_last)
     x[0, 1, 10, 10] = float("nan")
     kernel = torch.randn(1, 6, 3, 3, 3)
-    expected, got = encoders.conv_pool(x, kernel, 1), encoders.conv_pool(x, kernel, 1, built.kernel)
+    expected = encoders.conv_pool(x, kernel, 1, rational=rational)
+    got = encoders.conv_pool(x, kernel, 1, built.kernel, rational)
     assert torch.equal(expected.isnan(), got.isnan()) and got.isnan().any()
     assert torch.equal(expected.nan_to_num(), got.nan_to_num())
 
 
-def test_black_regions_give_torch_s_zeros_bit_for_bit(built):
+@pytest.mark.parametrize("rational", [False, True])
+def test_black_regions_give_torch_s_zeros_bit_for_bit(built, rational):
     # Zeros of either sign meet in the pool: max_pool_2x2 keeps the first of equal values.
     generator = torch.Generator().manual_seed(3)
     x = torch.rand(1, 9, 84, 84, generator=generator)
@@ -59,11 +75,11 @@ def test_black_regions_give_torch_s_zeros_bit_for_bit(built):
     x = x.contiguous(memory_format=torch.channels_last)
     for shape, stride in ((6, 3, 3, 3), 1), ((8, 6, 5, 5), 2):
         kernel = torch.randn(3, *shape, generator=generator)
-        expected = encoders.conv_pool(x, kernel, stride)
-        got = encoders.conv_pool(x, kernel, stride, built.kernel)
+        expected = encoders.conv_pool(x, kernel, stride, rational=rational)
+        got = encoders.conv_pool(x, kernel, stride, built.kernel, rational)
         assert (expected == 0).any()
         assert torch.equal(expected.view(torch.int32), got.view(torch.int32))
-        x = torch.tanh(expected)
+        x = expected if rational else torch.tanh(expected)
 
 
 def test_a_rollout_scores_the_same_bits_with_the_kernel(built, monkeypatch):

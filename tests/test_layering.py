@@ -12,6 +12,7 @@ LAYERS = {
     "native": 1,
     "update_kernel": 1,
     "encoder_kernel": 1,
+    "rational_tanh": 1,
     "modulation": 1,
     "config": 1,
     "seeding": 1,

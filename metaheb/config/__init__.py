@@ -6,6 +6,7 @@ from metaheb.config.load import (
     check_section,
     config_from_dict,
     load_config,
+    read_run_config,
     read_toml,
 )
 from metaheb.config.sections import (
@@ -37,6 +38,7 @@ __all__ = [
     "check_section",
     "config_from_dict",
     "load_config",
+    "read_run_config",
     "read_toml",
     "task_family",
 ]

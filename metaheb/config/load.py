@@ -53,6 +53,21 @@ def read_toml(path: Path, what: str) -> dict[str, Any]:
         raise UserError(f"{what} {str(path)!r} cannot be read: {err.strerror}") from None
 
 
+# What a run recorded before a key existed ran: keys its config.toml lacks, by the run's encoder.
+EARLIER_RUN_PROTOCOL = {"carracing_conv": {"network": {"encoder_tanh": "torch"}}}
+
+
+def read_run_config(run_dir: Path) -> dict[str, Any]:
+    """A run's ``config.toml``, with what runs recorded before a key existed ran in its place (a
+    CarRacing run from before 2026-12-08: the encoder's torch.tanh), so a resume goes on alike."""
+    data = read_toml(run_dir / "config.toml", "run config")
+    network = data.get("network", {})
+    earlier = EARLIER_RUN_PROTOCOL.get(network.get("encoder", "none"), {})
+    for section, keys in earlier.items():
+        data[section] = {**keys, **data.get(section, {})}
+    return data
+
+
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
     """Set each ``section.key=value`` (the value read as TOML, else a string) in nested dicts."""
     data = {

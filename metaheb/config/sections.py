@@ -253,6 +253,14 @@ class NetworkConfig:
     encoder: Annotated[
         Literal["none", "carracing_conv"], Doc("carracing_conv: the paper's evolved convolutions")
     ] = "none"
+    encoder_tanh: Annotated[
+        Literal["rational", "torch"],
+        Doc(
+            "the encoder's tanh: rational, a fixed rational function with the same bits on every "
+            "CPU and several times faster (metaheb/rational_tanh.py); torch, torch.tanh, as runs "
+            "before 2026-12-08 had it"
+        ),
+    ] = "rational"
     fused: Annotated[
         StrictBool | Literal["auto"],
         Doc(

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from metaheb.config import Config, apply_overrides, config_from_dict, read_toml
+from metaheb.config import Config, apply_overrides, config_from_dict, read_run_config
 from metaheb.errors import Interrupted, UserError
 from metaheb.evolve.checkpoint import CANNOT_RESUME, load_checkpoint, restore, save_checkpoint
 from metaheb.evolve.evaluator import ray_session
@@ -76,7 +76,7 @@ def resume(
         raise UserError(f"{str(path)!r} is not a run directory (no config.toml): give runs/NAME")
     if not run.checkpoint_path.is_file():
         raise UserError(f"run {str(path)!r} has no checkpoint yet: start it again with train")
-    config = _with_budget(read_toml(run.path / "config.toml", "run config"), budget)
+    config = _with_budget(read_run_config(run.path), budget)
     checkpoint = load_checkpoint(run.checkpoint_path)
     done = checkpoint["generations_done"]
     recorded = len(read_metrics(run.path))

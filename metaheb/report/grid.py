@@ -22,7 +22,7 @@ import numpy as np
 import ray
 import torch
 
-from metaheb.config import RayConfig, read_toml
+from metaheb.config import RayConfig, read_run_config
 from metaheb.errors import UserError
 from metaheb.evaluate import EVALUATION, agent_setup
 from metaheb.evolve.evaluator import ray_session
@@ -104,7 +104,7 @@ def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
         }
         hint = hints.get(which, "no agent yet")
         raise UserError(f"run {run_dir!r} has no {which} agent ({hint})")
-    config = read_toml(path / "config.toml", "run config")
+    config = read_run_config(path)
     agent = load_agent(agent_file)
     return ReportAgent(
         path.name,

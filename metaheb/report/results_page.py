@@ -18,7 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from metaheb.config import read_toml
+from metaheb.config import read_run_config
 from metaheb.errors import UserError
 from metaheb.report.claim import recovery_kind
 from metaheb.report.render import to_markdown
@@ -44,9 +44,7 @@ from metaheb.runs import atomic_write_bytes
 
 
 def run_configs(report: dict) -> list[dict]:
-    return [
-        read_toml(Path(agent["run"]) / "config.toml", "run config") for agent in report["agents"]
-    ]
+    return [read_run_config(Path(agent["run"])) for agent in report["agents"]]
 
 
 def protocol_lines(configs: list[dict], link: str, folder: Path) -> list[Any]:
