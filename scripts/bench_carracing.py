@@ -14,9 +14,12 @@ for every env (a car weaving on and off the road):
   evolved convolutions, the plastic 648-128-64-3 network and its ABCD_lr update, normalised),
   with the eager rule update and, where it compiles, the fused one (the same bits); frames resized
   by the compiled resize a training worker switches to, and once more by OpenCV frame by frame
-  (``agent opencv``: what the agent step was before it, the same bits), and with the encoder's
+  (``agent opencv``: what the agent step was before it, the same bits), with the encoder's
   convolutions by torch instead of the kernel built for this CPU (``agent torchconv``, the same
-  values); the encoder alone, both ways, frames per second (``encoder torch``, ``encoder
+  values), and with the encoder's tanh by torch.tanh instead of the rational one (``agent
+  torchtanh``: the agent step of files evolved before 2026-12-08, other bits); the encoder
+  alone, frames per second: torch's convolutions and tanh (``encoder torch``), the built kernel
+  with torch.tanh after it (``encoder torchtanh``) and with the rational tanh in it (``encoder
   built``).
 Prints each rate, the ratios the task is judged by, the share of a fast step spent drawing, and
 where an agent-step goes (env step, preprocessing, encoder, network, update, bookkeeping), and
@@ -130,9 +133,9 @@ def envpool_rate(seeds: list[int], steps: int) -> float | None:
     return drive_rate(OneEnv, seeds, steps)
 
 
-def agent_setup(steps: int, fused: bool = False) -> tuple:
+def agent_setup(steps: int, fused: bool = False, tanh: str = "rational") -> tuple:
     """The CarRacing task and the authors' network (max |w| normalisation), every agent running
-    the whole episode."""
+    the whole episode, with the encoder's ``tanh``."""
     config = load_config(
         None,
         [
@@ -143,6 +146,7 @@ def agent_setup(steps: int, fused: bool = False) -> tuple:
             f"task.max_steps={steps}",
             "task.burn_in=0",
             f"task.early_stop_after={steps}",  # every agent runs the whole episode
+            f"network.encoder_tanh={tanh}",
         ],
     )
     task = make_task(config.task)
@@ -150,15 +154,20 @@ def agent_setup(steps: int, fused: bool = False) -> tuple:
 
 
 def agent_rate(
-    agents: int, steps: int, fused: bool = False, opencv: bool = False, torch_conv: bool = False
+    agents: int,
+    steps: int,
+    fused: bool = False,
+    opencv: bool = False,
+    torch_conv: bool = False,
+    tanh: str = "rational",
 ) -> float:
     """The whole agent step, metaheb's rollout loop over ``agents`` CarRacing agents, timed from
     the end of the first step: the reset (a new track per env, tens of milliseconds each) is left
     out, as the environments' rates leave it out. ``opencv``: frames resized by OpenCV one at a
     time, as before the compiled resize; ``torch_conv``: the encoder's convolutions by torch's
-    oneDNN, as before the built kernel (the same bits either way)."""
+    oneDNN, as before the built kernel (the same bits either way); ``tanh``: the encoder's."""
     with plain_paths(opencv, torch_conv):
-        return _agent_rate(agents, steps, fused)
+        return _agent_rate(agents, steps, fused, tanh)
 
 
 @contextlib.contextmanager
@@ -176,8 +185,8 @@ def plain_paths(opencv: bool, torch_conv: bool) -> Iterator[None]:
         carracing.COMPILED_RESIZE, encoders.COMPILED_CONV = saved
 
 
-def _agent_rate(agents: int, steps: int, fused: bool) -> float:
-    task, network = agent_setup(steps, fused)
+def _agent_rate(agents: int, steps: int, fused: bool, tanh: str) -> float:
+    task, network = agent_setup(steps, fused, tanh)
     genomes = 0.1 * torch.randn(agents, network.genome_layout.size)
     first_step_done = []
 
@@ -190,16 +199,17 @@ def _agent_rate(agents: int, steps: int, fused: bool) -> float:
     return float(result.steps.sum() - agents) / elapsed
 
 
-def encoder_rate(agents: int, built: bool, repeats: int = 300) -> float:
+def encoder_rate(agents: int, built: bool, tanh: str = "rational", repeats: int = 300) -> float:
     """Frames per second through the encoder alone (both convolutions, pools and tanh) at a batch
-    of ``agents``: torch's convolutions, or the kernel built for this CPU (the same values)."""
+    of ``agents``: torch's convolutions, or the kernel built for this CPU (the same values), with
+    the encoder's ``tanh``."""
     generator = torch.Generator().manual_seed(0)
     frames = torch.rand(84, 84, agents, 3, generator=generator).permute(2, 3, 0, 1)
     kernels = [torch.randn(agents, 6, 3, 3, 3), torch.randn(agents, 8, 6, 5, 5)]
     with plain_paths(opencv=False, torch_conv=not built):
         started = time.perf_counter()
         for _ in range(repeats):
-            conv_features("carracing_conv", frames, kernels)
+            conv_features("carracing_conv", frames, kernels, tanh)
         return agents * repeats / (time.perf_counter() - started)
 
 
@@ -286,7 +296,12 @@ def main() -> None:
     measures["agent torchconv"] = lambda: agent_rate(
         args.agents, args.steps, fused, torch_conv=True
     )
-    measures["encoder torch"] = lambda: encoder_rate(args.agents, built=False)
+    # ... and with torch.tanh in the encoder: the rational tanh's gain (other bits).
+    measures["agent torchtanh"] = lambda: agent_rate(args.agents, args.steps, fused, tanh="torch")
+    # The encoder alone: torch's convolutions and tanh (before any kernel), the built kernel
+    # with torch.tanh after it, and the built kernel with the rational tanh inside it (now).
+    measures["encoder torch"] = lambda: encoder_rate(args.agents, built=False, tanh="torch")
+    measures["encoder torchtanh"] = lambda: encoder_rate(args.agents, built=True, tanh="torch")
     measures["encoder built"] = lambda: encoder_rate(args.agents, built=True)
     for on in {False, fused}:  # compile outside the clock: the update, the resize, the shapes
         agent_rate(args.agents, 5, fused=on)
@@ -300,10 +315,10 @@ def main() -> None:
     rates = {}
     for name, rounds in values.items():
         if rounds[0] is None:
-            print(f"  {name:<16}not installed")
+            print(f"  {name:<18}not installed")
             continue
         rates[name] = spread(rounds)
-        print(f"  {name:<16}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
+        print(f"  {name:<18}" + " / ".join(f"{rates[name][k]:,.0f}" for k in rates[name]))
     pairs = {
         "fast_over_gymnasium": ("fast", "gymnasium"),
         "physics_over_gymnasium": ("physics", "gymnasium"),
@@ -312,10 +327,12 @@ def main() -> None:
         "agent_fused_over_fast": ("agent fused", "fast"),
         "agent_opencv_resize_over_fast": ("agent opencv", "fast"),
         "agent_torch_conv_over_fast": ("agent torchconv", "fast"),
+        "agent_torch_tanh_over_fast": ("agent torchtanh", "fast"),
         "fast_over_envpool": ("fast", "envpool"),
         "fast_over_physics": ("fast", "physics"),
         "fast_batch_over_fast": ("fast batch", "fast"),
         "encoder_built_over_torch": ("encoder built", "encoder torch"),
+        "encoder_built_over_torchtanh": ("encoder built", "encoder torchtanh"),
     }
     ratios = {
         name: spread(per_round_ratio(values[top], values[bottom]))
