@@ -15,6 +15,7 @@ import ctypes
 import hashlib
 import os
 import platform
+import re
 import shutil
 import subprocess
 import tempfile
@@ -53,7 +54,7 @@ def build(source: Path, compiler: str | None = None, extra: tuple[str, ...] = ()
     """The shared library built from ``source`` for this CPU, from the cache when it is there.
     ``extra``: flags after the source (include folders, libraries to link), part of the cache
     key. Written atomically, so workers building at once leave one whole file."""
-    text = source.read_bytes()
+    text = with_local_headers(source)
     flags = " ".join((*FLAGS, *extra)).encode()
     key = hashlib.sha256(text + flags + _cpu_model().encode()).hexdigest()
     target = cache_dir() / f"{source.stem}-{key[:16]}.so"
@@ -71,6 +72,22 @@ def build(source: Path, compiler: str | None = None, extra: tuple[str, ...] = ()
         os.replace(built, target)
     _remove_stale_builds(target, source.stem)
     return target
+
+
+def with_local_headers(source: Path) -> bytes:
+    """The source's text followed by each header it includes from its own folder
+    (``#include "name.h"``, and theirs in turn, each once): what the library's cache key hashes, so
+    an edit of a header builds anew."""
+    seen: dict[Path, bytes] = {}
+    pending = [source]
+    while pending:
+        path = pending.pop()
+        if path in seen:
+            continue
+        seen[path] = path.read_bytes()
+        names = re.findall(rb'^\s*#include "([^"]+)"', seen[path], flags=re.MULTILINE)
+        pending.extend(source.parent / name.decode() for name in reversed(names))
+    return b"".join(seen.values())
 
 
 def _remove_stale_builds(kept: Path, stem: str) -> None:

@@ -179,7 +179,7 @@ def test_agent_files_from_before_a_protocol_key_replay_as_they_were_evolved():
 def test_agent_files_and_runs_from_before_the_rational_tanh_keep_torch_s(tmp_path):
     from metaheb.config import read_run_config
     from metaheb.evaluate import evaluate_agent
-    from metaheb.runs import Agent, save_agent
+    from metaheb.runs import save_agent
 
     config = load_config(None, [*CAR, "network.hidden=[8]"])
     new = PolicyNetwork.for_task(config.network, 0, 3, "tanh_sigmoid", "linear").to_dict()

@@ -122,3 +122,31 @@ def test_float64_frames_take_torch_s_path(built):
     assert torch.equal(
         encoders.conv_pool(x, kernel, 1, built.kernel), encoders.conv_pool(x, kernel, 1)
     )
+
+
+@pytest.mark.parametrize("rational", [False, True])
+def test_an_input_in_the_default_layout_gives_the_channels_last_values(built, rational):
+    # Channels first (no agent's channels side by side): the kernel gathers each pixel itself
+    # and computes the same chains; torch's channels-last path is the reference (its default
+    # layout's grouped kernel rounds differently, see metaheb/encoders.py).
+    generator = torch.Generator().manual_seed(7)
+    for shape, stride, size in (((6, 3, 3, 3), 1, 84), ((8, 6, 5, 5), 2, 41)):
+        x = torch.rand(1, 3 * shape[1], size, size, generator=generator)
+        kernel = torch.randn(3, *shape, generator=generator)
+        last = x.contiguous(memory_format=torch.channels_last)
+        expected = encoders.conv_pool(last, kernel, stride, rational=rational)
+        assert torch.equal(expected, encoders.conv_pool(x, kernel, stride, built.kernel, rational))
+
+
+def test_an_edit_of_a_kernel_header_builds_anew(tmp_path):
+    from metaheb import native
+
+    for path in encoder_kernel.SOURCE.parent.glob("encoder_*.[ch]*"):
+        (tmp_path / path.name).write_bytes(path.read_bytes())
+    source = tmp_path / encoder_kernel.SOURCE.name
+    before = native.with_local_headers(source)
+    headers = sorted(tmp_path.glob("*.h"))
+    assert len(headers) == 3 and all(h.read_bytes() in before for h in headers)
+    with (tmp_path / "encoder_lanes.h").open("a") as header:
+        header.write("// an edit\n")
+    assert native.with_local_headers(source) != before
