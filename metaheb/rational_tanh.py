@@ -7,10 +7,11 @@ The coefficients are a relative least-squares fit of tanh(x) / x on u in [0, 1],
 1 / Q until it settles (Sanathanan & Koerner 1963), rounded to float32
 (``python scripts/fit_rational_tanh.py`` prints them and their error). Evaluated in float32, every
 step rounded in the order written below, it is within 6 units in the last place of tanh (0.7 on
-average) and exactly +-1 past |x| = 9, where float32's tanh also rounds to +-1.
+average), and exactly +-1 from |x| = 9 on (float32's tanh is +-1 from 9.011 on). Its rounding
+wobbles, so it is monotone only to within 8 units in the last place near +-1.
 
-Why not ``torch.tanh``: on this project's CPUs it runs MKL's ``vsTanh`` at 3.3 ns a value, a
-seventh of the CarRacing agent's own work per step, and its bits are MKL's choice for the CPU at
+Why not ``torch.tanh``: on this project's CPUs it runs MKL's ``vsTanh`` at 3.3 ns a value, about
+a tenth of the CarRacing agent's own work per step, and its bits are MKL's choice for the CPU at
 hand. This function costs a few multiply-adds and one division a value, its steps are IEEE
 operations (so torch and ``metaheb.encoder_kernel``, which runs it inside the pool, give the same
 bits), and every CPU rounds them alike. Agent files evolved with ``torch.tanh`` keep it
