@@ -5,15 +5,18 @@ it with two maxima: about 0.17 ms per agent-step at batch 8, the largest part of
 work (docs/speed.md). oneDNN's direct kernel computes each output as one fused multiply-add chain
 over the taps in (row, column, input channel) order, starting from the first tap's product
 (measured here: the same bits for every output of both layers). ``encoder_kernel.cpp`` runs that
-chain for eight outputs of a row at once and every output channel from one load of the input,
-and pools as it goes; each agent is computed alone, so its bits do not depend on the batch.
+chain for every output: the first layer eight outputs of a row at once, every output channel
+from one load of the input (``encoder_rows.h``); the second the eight output channels of a pixel
+at once, each tap's weights in one vector (``encoder_pixels.h``). It pools as it goes and, with
+the rational tanh (``metaheb.rational_tanh``), applies it to the pooled values. Each agent is
+computed alone, so its bits do not depend on the batch.
 
 The source is built with the system's C++ compiler for this CPU (``metaheb.native``; each lane
 computes the same chain, so the vector width does not change the bits) and cached by the hash
-of source, flags and CPU. ``CompiledConvPool`` checks the kernel against torch's path once per
-process, and keeps torch's path with a one-line notice where the values differ or nothing
-builds. As with the compiled resize, a process switches only after ``SWITCH_AFTER_FRAMES``
-frames, so a short replay never builds anything.
+of source, headers, flags and CPU. ``CompiledConvPool`` checks the kernel against torch's path
+once per process, and keeps torch's path with a one-line notice where the values differ or
+nothing builds. As with the compiled resize, a process switches only after
+``SWITCH_AFTER_FRAMES`` frames, so a short replay never builds anything.
 """
 
 from __future__ import annotations

@@ -16,9 +16,9 @@ agent than for several, and is several times slower here for the 3->6 convolutio
 
 Each "tanh -> maxpool" runs as "maxpool -> tanh", on a quarter of the values: tanh is monotone,
 so the max of the tanh values is the tanh of the max (bit for bit with torch.tanh, within a few
-units in the last place with the rational tanh, whose rounding wobbles); and the 2x2 max pool is two
-elementwise maxima of strided views, about ten times faster here than ``max_pool2d``'s kernel
-and exact (a maximum does not round).
+units in the last place with the rational tanh, whose rounding wobbles); and the 2x2 max pool is
+two elementwise maxima of strided views, about ten times faster here than ``max_pool2d``'s
+kernel and exact (a maximum does not round).
 
 The tanh is ``network.encoder_tanh``'s: ``rational``, the fixed rational function of
 ``metaheb.rational_tanh`` (the same bits on every CPU, computed inside the pool), or ``torch``,
@@ -26,7 +26,7 @@ The tanh is ``network.encoder_tanh``'s: ``rational``, the fixed rational functio
 
 A process that has encoded many frames runs each convolution and its pool, and the rational
 tanh, with the kernel ``metaheb.encoder_kernel`` builds for its CPU: oneDNN's chain of fused
-multiply-adds, the same values, about a third less time (docs/speed.md).
+multiply-adds, the same values, in under half the time (docs/speed.md).
 """
 
 from __future__ import annotations
