@@ -2,11 +2,13 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 
-from metaheb.encoders import conv_features, max_pool_2x2
+from metaheb.encoders import TANHS, conv_features, max_pool_2x2
 from metaheb.networks import PolicyNetwork
+from metaheb.rational_tanh import rational_tanh
 
 CAR = PolicyNetwork(
     (648, 128, 64, 3), output_activation="linear", encoder="carracing_conv", normalise="max_abs"
@@ -30,26 +32,33 @@ def test_parameter_counts_match_the_paper():
     assert "[456802:458002]  conv 2 convolution kernel 8x6x5x5" in layout.describe()
 
 
-def own_features(frames: torch.Tensor, kernels: list[torch.Tensor], k: int) -> torch.Tensor:
-    """Agent k alone, as the paper's network computes it: conv, tanh, max pool, twice."""
+def own_features(
+    frames: torch.Tensor, kernels: list[torch.Tensor], k: int, tanh: str = "torch"
+) -> torch.Tensor:
+    """Agent k alone, as the paper's network computes it: conv, tanh, max pool, twice; with the
+    rational tanh, conv, max pool, tanh (its definition: it is monotone only to a few ulp)."""
     x = frames[k : k + 1]
     for kernel, stride in zip(kernels, (1, 2)):
-        x = F.max_pool2d(torch.tanh(F.conv2d(x, kernel[k], stride=stride)), 2)
+        x = F.conv2d(x, kernel[k], stride=stride)
+        x = F.max_pool2d(torch.tanh(x), 2) if tanh == "torch" else rational_tanh(F.max_pool2d(x, 2))
     return x.flatten()
 
 
-def test_each_agent_gets_the_bits_of_its_own_convolution_in_any_batch():
+@pytest.mark.parametrize("tanh", TANHS)
+def test_each_agent_gets_the_bits_of_its_own_convolution_in_any_batch(tanh):
     # A replay of one agent must see what its training batch saw, whatever the batch size.
     genomes = torch.randn(8, CAR.genome_layout.size)
     weights, _ = CAR.start_episode(genomes, list(range(8)))
     frames = torch.rand(8, 3, 84, 84)
-    own = [own_features(frames, weights[3:], k) for k in range(8)]
+    own = [own_features(frames, weights[3:], k, tanh) for k in range(8)]
     for batch in (1, 2, 3, 5, 8):
         kernels = [kernel[:batch] for kernel in weights[3:]]
-        channels_first = conv_features("carracing_conv", frames[:batch], kernels)
+        channels_first = conv_features("carracing_conv", frames[:batch], kernels, tanh)
         # the layout tasks.carracing hands over: (84, 84, batch, 3) memory
         pixels_last = frames[:batch].permute(2, 3, 0, 1).contiguous().permute(2, 3, 0, 1)
-        assert torch.equal(conv_features("carracing_conv", pixels_last, kernels), channels_first)
+        assert torch.equal(
+            conv_features("carracing_conv", pixels_last, kernels, tanh), channels_first
+        )
         for k in range(batch):
             assert torch.equal(channels_first[k], own[k]), (batch, k)
 
@@ -60,7 +69,7 @@ def test_pooling_before_tanh_gives_the_bits_of_tanh_then_max_pool():
     weights, _ = CAR.start_episode(genomes, [0, 1, 2, 3])
     frames = torch.rand(4, 3, 84, 84)
     frames[1, 0, 10, 10] = float("nan")  # a NaN stays a NaN wherever it goes
-    features = conv_features("carracing_conv", frames, weights[3:])
+    features = conv_features("carracing_conv", frames, weights[3:], "torch")
     for k in range(4):
         torch.testing.assert_close(
             features[k], own_features(frames, weights[3:], k), rtol=0, atol=0, equal_nan=True
