@@ -201,6 +201,29 @@ def test_a_merged_run_is_reported_as_its_own_arm_beside_per_synapse_rules(tmp_pa
         "hebbian ABCD_lr merged to 10",
         "hebbian ABCD_lr",
     ]
+    assert [agent["note"] for agent in report["agents"]] == ["", ""]  # centres: all merges done
     assert {(c["arm"], c["baseline"]) for c in report["comparisons"]} == {
         ("hebbian ABCD_lr merged to 10", "hebbian ABCD_lr")
     }
+
+
+def test_an_agent_saved_before_the_last_merge_is_noted_beside_its_arm():
+    from metaheb.report.grid import rules_note
+    from metaheb.runs import Agent
+
+    config = {"evolve": {"merge_rules": [40, 10]}}
+
+    def agent(network: dict) -> Agent:
+        return Agent(np.zeros(1, np.float32), {"network": network})
+
+    assert rules_note(config, agent({"assignment": [0, 9, 3]})) == ""
+    assert rules_note(config, agent({"assignment": [0, 39, 3]})) == (
+        "this agent: 40 rules, saved before the merge to 10"
+    )
+    assert rules_note(config, agent({})) == (
+        "this agent: a rule per synapse, saved before the merge to 10"
+    )
+    assert rules_note(config, agent({"bottleneck": 64})) == (
+        "this agent: 64 rules, saved before the merge to 10"
+    )
+    assert rules_note({"evolve": {}}, agent({})) == ""  # no merge: the label says it all

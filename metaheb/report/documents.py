@@ -78,6 +78,7 @@ def _agent_json(r: AgentResult) -> dict[str, Any]:
         "name": r.agent.name,
         "run": r.agent.run,
         "arm": r.agent.arm,
+        "note": r.agent.note,
         "seen": r.agent.seen,
         "training_fitness": r.agent.agent.meta.get("fitness"),
         "generation": r.agent.agent.meta.get("generation"),
@@ -152,7 +153,7 @@ def _settings_blocks(grid: Grid, results: list[AgentResult]) -> list[Block]:
     rows = [
         [
             r.agent.name,
-            r.agent.arm,
+            f"{r.agent.arm} ({r.agent.note})" if r.agent.note else r.agent.arm,
             ", ".join(r.agent.seen),
             fmt(r.agent.agent.meta.get("fitness")),
             _generation(r.agent.agent.meta.get("generation")),

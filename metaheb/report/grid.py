@@ -47,6 +47,7 @@ class ReportAgent:
     seen: list[str]  # the morphologies it trained on
     # How the run learned (its held-out centre against env steps); empty for an agent with no run.
     training: HeldOutCurve = field(default_factory=lambda: HeldOutCurve([], 0, 0.0, 0))
+    note: str = ""  # where the agent differs from its arm's label (``rules_note``)
 
     @property
     def task(self) -> dict[str, Any]:
@@ -90,6 +91,22 @@ def arm_label(config: dict[str, Any]) -> str:
     return label
 
 
+def rules_note(config: dict[str, Any], agent: Agent) -> str:
+    """Where a merged run's agent has other rules than its arm's label says: the label names the
+    merge schedule's last count, and an agent saved before that merge (a best or best centre
+    from earlier generations) still has the rules of its own generation."""
+    schedule = config.get("evolve", {}).get("merge_rules")
+    if not schedule:
+        return ""
+    network = agent.meta.get("network", {})
+    assignment = network.get("assignment") or ()
+    rules = max(assignment) + 1 if assignment else network.get("bottleneck", 0)
+    if rules == schedule[-1]:
+        return ""
+    has = f"{rules:,} rules" if rules else "a rule per synapse"
+    return f"this agent: {has}, saved before the merge to {schedule[-1]}"
+
+
 def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
     """The ``which`` agent (a key of ``runs.AGENTS``) of a run directory; a bad path is a
     UserError."""
@@ -113,6 +130,7 @@ def load_report_agent(run_dir: str, which: str = "best") -> ReportAgent:
         agent,
         agent.meta["task"]["morphologies"],
         heldout_curve(path),
+        rules_note(config, agent),
     )
 
 
