@@ -2,7 +2,8 @@
 
 All in one run, env-steps/s on one core, Ant-v5 (intact), obs-128-64-8 Hebbian ABCD_lr network
 with coefficients near zero (no agent stops early, so every figure counts the same steps):
-- physics: bare ``mj_step`` with Ant-v5's frame skip over the batch's models (the limit);
+- physics: bare ``mj_step`` with Ant-v5's frame skip over the batch's models, MuJoCo's profiling
+  timers off as in the rollout (the limit);
 - rollout: metaheb's whole episode loop over a batch (observation, plastic network forward and
   rule update for the batch, physics), for batch sizes 1, 8, 64 and 256, with the walkers
   presets' network (max |w| normalisation), with the eager rule update and with the fused one
@@ -42,6 +43,7 @@ from metaheb.rollout import rollout_batch
 from metaheb.rules import RULES, fused_update_works, hebbian_step_
 from metaheb.runs import atomic_write_bytes
 from metaheb.tasks import make_task
+from metaheb.tasks.mujoco_batch import engine_timers_off
 
 HIDDEN = (128, 64)
 RAW_OBSERVATION = 27  # what gym.make("Ant-v5") gives the plain loop
@@ -57,15 +59,17 @@ def bullet_step(env, action: np.ndarray) -> None:
 
 
 def physics_rate(task, agents: int, steps: int, advance=mujoco_step) -> float:
-    """The bare physics of a task's envs: ``advance(env, action)`` per env and step, no agent."""
+    """The bare physics of a task's envs: ``advance(env, action)`` per env and step, no agent;
+    MuJoCo's profiling timers off, as the rollout steps (``mujoco_batch.engine_timers_off``)."""
     envs = task.envs(agents, "intact")
     task.reset(envs, list(range(agents)))
     actions = np.random.default_rng(0).uniform(-0.1, 0.1, (steps, agents, 8))
-    started = time.perf_counter()
-    for t in range(steps):
-        for env, action in zip(envs, actions[t]):
-            advance(env, action)
-    return agents * steps / (time.perf_counter() - started)
+    with engine_timers_off():
+        started = time.perf_counter()
+        for t in range(steps):
+            for env, action in zip(envs, actions[t]):
+                advance(env, action)
+        return agents * steps / (time.perf_counter() - started)
 
 
 def preset_network(task, fused: bool) -> PolicyNetwork:

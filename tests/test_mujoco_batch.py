@@ -117,3 +117,21 @@ def test_where_nothing_builds_one_line_says_so_and_the_python_loop_steps(tmp_pat
     assert done.stdout.strip() == "False (2, 28)"
     lines = [line for line in done.stderr.splitlines() if "MuJoCo batch loop" in line]
     assert len(lines) == 1 and "no compiler here" in lines[0], done.stderr
+
+
+@pytest.mark.parametrize("step", [batch.step_built, batch.step_python])
+def test_both_loops_step_with_mujoco_s_timers_off_and_put_the_callback_back(built, step):
+    model = mujoco.MjModel.from_xml_string(TOO_SMALL.replace('<size memory="8K"/>', ""))
+    data = mujoco.MjData(model)  # the bindings install their clock as the timer callback here
+    installed = batch._timer_callback().value
+    assert installed is not None
+    simulation = batch.Simulation.of(model, data, frame_skip=3)
+    mujoco.mj_step(model, data)
+    timer = data.timer[mujoco.mjtTimer.mjTIMER_STEP]
+    timed = timer.duration
+    assert timed > 0  # the bindings' step reads the clock
+    state = data.qpos.copy()
+    step([simulation], np.zeros((1, 0)))
+    assert timer.number == 4 and timer.duration == timed  # three more steps, their time unread
+    assert not np.array_equal(data.qpos, state)  # but stepped
+    assert batch._timer_callback().value == installed

@@ -9,6 +9,11 @@ the ``mj_step`` of the libmujoco the bindings load (it is linked to that file), 
 the same, bit for bit: 0.5 and 0.6 us, and a rollout 1.03 times as fast in paired rounds
 (``scripts/bench_ant_paths.py``; docs/speed.md).
 
+Both loops step with MuJoCo's profiling timers off (``engine_timers_off``): the bindings install
+a clock as the engine's timer callback with every ``MjData``, which ``mj_step`` then reads at each
+of its stages, 4-5% of an Ant rollout's time here (a bare step 1.08 times as fast without it, in
+paired rounds); the timers change no state, and the callback is back in place after each call.
+
 A MuJoCo error inside a step (``mju_error``) comes back as ``mujoco.FatalError``, as from the
 bindings. Once per process, the built loop is checked against the bindings' loop on a few
 steps of the batch's model; where it differs, does not build, or is linked to another MuJoCo
@@ -19,7 +24,8 @@ from __future__ import annotations
 
 import ctypes
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -101,6 +107,35 @@ def _notice(why: str) -> None:
     compiled_path_notice("the built MuJoCo batch loop", why, "the Python loop over envs")
 
 
+@functools.cache
+def _timer_callback() -> ctypes.c_void_p | None:
+    """libmujoco's ``mjcb_time``, the engine's timer callback, or None where the bindings'
+    library is not found."""
+    shared = sorted(Path(mujoco.__file__).parent.glob("libmujoco.so*"))
+    if not shared:
+        return None
+    try:
+        return ctypes.c_void_p.in_dll(ctypes.CDLL(str(shared[-1])), "mjcb_time")
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def engine_timers_off() -> Iterator[None]:
+    """MuJoCo's profiling timers off inside the block (``mjData.timer`` is not advanced), and
+    whatever timer callback was installed back after it."""
+    callback = _timer_callback()
+    if callback is None:
+        yield
+        return
+    installed = callback.value
+    callback.value = None
+    try:
+        yield
+    finally:
+        callback.value = installed
+
+
 def _pointers(simulations: Sequence[Simulation]) -> tuple[np.ndarray, np.ndarray]:
     """The batch's mjModel and mjData pointers, as two arrays for the C++ side."""
     addresses = np.array([s.addresses for s in simulations], dtype=np.uintp)
@@ -112,23 +147,25 @@ def step_built(simulations: Sequence[Simulation], actions: np.ndarray) -> None:
     batch shares one), by the built loop."""
     actions = np.ascontiguousarray(actions, dtype=np.float64)
     models, datas = _pointers(simulations)
-    failed = _library().step_batch(
-        models.ctypes.data,
-        datas.ctypes.data,
-        len(simulations),
-        actions.ctypes.data,
-        actions.shape[1],
-        simulations[0].frame_skip,
-    )
+    with engine_timers_off():
+        failed = _library().step_batch(
+            models.ctypes.data,
+            datas.ctypes.data,
+            len(simulations),
+            actions.ctypes.data,
+            actions.shape[1],
+            simulations[0].frame_skip,
+        )
     if failed:
         raise mujoco.FatalError(_library().last_error().decode(errors="replace"))
 
 
 def step_python(simulations: Sequence[Simulation], actions: np.ndarray) -> None:
     """``step_built``'s loop, through the bindings."""
-    for simulation, action in zip(simulations, actions):
-        simulation.ctrl[:] = action
-        mujoco.mj_step(simulation.model, simulation.data, nstep=simulation.frame_skip)
+    with engine_timers_off():
+        for simulation, action in zip(simulations, actions):
+            simulation.ctrl[:] = action
+            mujoco.mj_step(simulation.model, simulation.data, nstep=simulation.frame_skip)
 
 
 State = tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None]
