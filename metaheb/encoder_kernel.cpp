@@ -31,12 +31,14 @@ extern "C" int conv_pool(const float* in, const int64_t* in_strides, int P, int 
                                              act);
     } else if (C == 6 && K == 5 && S == 2 && O == 8) {
 #ifdef METAHEB_AVX2
-        metaheb_encoder::run_pixels<6, 5, 2>(in, in_strides, P, H, W, kernels, out, out_strides,
-                                             act);
-#else
+        if (metaheb_encoder::pixels_fit<5, 2>(H, W)) {
+            metaheb_encoder::run_pixels<6, 5, 2>(in, in_strides, P, H, W, kernels, out,
+                                                 out_strides, act);
+            return 0;
+        }
+#endif
         metaheb_encoder::run_rows<6, 5, 2, 8>(in, in_strides, P, H, W, kernels, out, out_strides,
                                              act);
-#endif
     } else {
         return -1;
     }

@@ -63,6 +63,12 @@ void pixels_of(const float* in, const int64_t* strides, int H, int W, float* x) 
     }
 }
 
+// Whether an input of H x W has the J pooled columns (and a pooled row) a block computes.
+template <int K, int S>
+bool pixels_fit(int H, int W) {
+    return ((H - K) / S + 1) / 2 >= 1 && ((W - K) / S + 1) / 2 >= PixelConvPool<1, K, S>::J;
+}
+
 template <int C, int K, int S>
 void run_pixels(const float* in, const int64_t* in_strides, int P, int H, int W, const float* kernels,
                 float* out, const int64_t* out_strides, RationalTanh act) {
@@ -90,10 +96,15 @@ void run_pixels(const float* in, const int64_t* in_strides, int P, int H, int W,
                 const int start = j0 + J <= PW ? j0 : PW - J;  // the last block overlaps, alike
                 __m256 v[J];
                 layer.block(i, start, v);
+                act.apply<J>(v);
                 for (int j = 0; j < J; ++j) {
-                    alignas(32) float lanes[O];
-                    _mm256_store_ps(lanes, act(v[j]));
                     float* at = pooled + i * out_strides[2] + (start + j) * out_strides[3];
+                    if (out_strides[1] == 1) {  // channels last: the pixel's channels in one store
+                        _mm256_storeu_ps(at, v[j]);
+                        continue;
+                    }
+                    alignas(32) float lanes[O];
+                    _mm256_store_ps(lanes, v[j]);
                     for (int o = 0; o < O; ++o) at[o * out_strides[1]] = lanes[o];
                 }
             }

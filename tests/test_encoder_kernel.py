@@ -150,3 +150,14 @@ def test_an_edit_of_a_kernel_header_builds_anew(tmp_path):
     with (tmp_path / "encoder_lanes.h").open("a") as header:
         header.write("// an edit\n")
     assert native.with_local_headers(source) != before
+
+
+@pytest.mark.parametrize("size", [13, 15, 41])  # 13: fewer pooled columns than a block by pixels
+def test_the_second_layer_gives_torch_s_values_at_any_width(built, size):
+    generator = torch.Generator().manual_seed(size)
+    x = torch.rand(1, 2 * 6, size, size, generator=generator)
+    x = x.contiguous(memory_format=torch.channels_last)
+    kernel = torch.randn(2, 8, 6, 5, 5, generator=generator)
+    for rational in (False, True):
+        expected = encoders.conv_pool(x, kernel, 2, rational=rational)
+        assert torch.equal(expected, encoders.conv_pool(x, kernel, 2, built.kernel, rational))
