@@ -122,7 +122,7 @@ def _timer_callback() -> ctypes.c_void_p | None:
 
 @contextmanager
 def engine_timers_off() -> Iterator[None]:
-    """MuJoCo's profiling timers off inside the block (``mjData.timer`` is not advanced), and
+    """MuJoCo's profiling timers off inside the block (no time is added to ``mjData.timer``), and
     whatever timer callback was installed back after it."""
     callback = _timer_callback()
     if callback is None:
