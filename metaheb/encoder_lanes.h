@@ -91,21 +91,12 @@ struct RationalTanh {
         return _mm256_min_ps(_mm256_set1_ps(bound), _mm256_max_ps(_mm256_set1_ps(-bound), x));
     }
 
-    static inline __m256 horner8(__m256 u, const float* k) {
-        __m256 v = _mm256_set1_ps(k[3]);
-        for (int i = 2; i >= 0; --i) v = _mm256_add_ps(_mm256_mul_ps(v, u), _mm256_set1_ps(k[i]));
-        return _mm256_add_ps(_mm256_mul_ps(v, u), _mm256_set1_ps(1.0f));
-    }
-
     inline __m256 operator()(__m256 x) const {
-        if (c == nullptr) return x;
-        x = clamp8(x, c[0]);
-        const __m256 u = _mm256_mul_ps(_mm256_mul_ps(x, x), _mm256_set1_ps(c[1]));
-        const __m256 ratio = _mm256_div_ps(_mm256_mul_ps(x, horner8(u, c + 2)), horner8(u, c + 6));
-        return clamp8(ratio, 1.0f);
+        apply<1>(&x);
+        return x;
     }
 
-    // The same on N vectors, step by step across them: N independent chains in flight at once.
+    // N vectors, step by step across them: N independent chains in flight at once.
     template <int N>
     inline void apply(__m256* v) const {
         if (c == nullptr) return;
